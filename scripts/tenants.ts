@@ -1,0 +1,120 @@
+// Tenant administration CLI: `npm run tenants -- <command>`. Parses arguments and calls services in src/.
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { parseArgs } from 'node:util';
+import { AppModule } from '../src/app.module';
+import { nestLogLevels, resolveRuntime } from '../src/bootstrap';
+import { ConfigError, loadConfig } from '../src/config/config';
+import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-record';
+import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.repository';
+import { AppError } from '../src/graphql/app-error';
+import { TenantProvisioner } from '../src/tenancy/tenant-provisioner.service';
+
+const USAGE = `Usage: npm run tenants -- <command>
+
+  create <id> --name <name> --admin-email <email> (--admin-password <p> | --admin-password-stdin) [--plan ${TENANT_PLANS.join('|')}]
+  list [--json]
+`;
+
+class UsageError extends Error {}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'create') return create(rest);
+  if (command === 'list') return list(rest);
+  throw new UsageError(command ? `Unknown command "${command}"` : 'No command given');
+}
+
+async function create(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    name: { type: 'string' },
+    'admin-email': { type: 'string' },
+    'admin-password': { type: 'string' },
+    'admin-password-stdin': { type: 'boolean' },
+    plan: { type: 'string' },
+  });
+  const [id] = positionals;
+  if (!id || positionals.length > 1) throw new UsageError('create takes exactly one tenant id');
+  if (!values.name || !values['admin-email']) throw new UsageError('--name and --admin-email are required');
+  if (Boolean(values['admin-password']) === Boolean(values['admin-password-stdin'])) {
+    throw new UsageError('give exactly one of --admin-password and --admin-password-stdin');
+  }
+  const password = values['admin-password'] ?? (await readStdin()).replace(/\r?\n$/, '');
+  return withContext(async (app) => {
+    const started = Date.now();
+    const tenant = await app.get(TenantProvisioner).create({
+      id,
+      name: values.name!,
+      plan: (values.plan ?? 'free') as TenantPlan,
+      adminEmail: values['admin-email']!,
+      adminPassword: password,
+    });
+    process.stderr.write(`Created tenant ${tenant.id} (schema ${tenant.schemaName}) in ${Date.now() - started} ms\n`);
+    return 0;
+  });
+}
+
+async function list(args: string[]): Promise<number> {
+  const { values } = parse(args, { json: { type: 'boolean' } });
+  return withContext(async (app) => {
+    const tenants = await app.get(TenantRegistryRepository).list();
+    if (values.json) {
+      process.stdout.write(JSON.stringify({ tenants }, null, 2) + '\n');
+    } else {
+      for (const t of tenants) process.stdout.write(`${t.id.padEnd(42)}${t.status.padEnd(14)}${t.plan.padEnd(12)}${t.name}\n`);
+      process.stderr.write(`${tenants.length} tenant(s)\n`);
+    }
+    return 0;
+  });
+}
+
+type Context = Awaited<ReturnType<typeof NestFactory.createApplicationContext>>;
+
+async function withContext(run: (app: Context) => Promise<number>): Promise<number> {
+  // Progress and logs go to stderr: stdout carries only the command's output (e.g. --json).
+  const runtime = await resolveRuntime(loadConfig(), (message) => process.stderr.write(`${message}\n`));
+  const app = await NestFactory.createApplicationContext(AppModule.forOperations(runtime.config), {
+    logger: nestLogLevels('warn'),
+  });
+  try {
+    return await run(app);
+  } finally {
+    await app.close();
+    await runtime.stop();
+  }
+}
+
+function parse<T extends Parameters<typeof parseArgs>[0] extends infer C ? C extends { options?: infer O } ? O : never : never>(
+  args: string[],
+  options: T,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    if (error instanceof AppError) {
+      const fields = error.details.fields as Record<string, string> | undefined;
+      process.stderr.write(`${error.code}: ${error.message}\n`);
+      for (const [field, problem] of Object.entries(fields ?? {})) process.stderr.write(`  ${field}: ${problem}\n`);
+    } else {
+      process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}\n`);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,52 @@
+import { Logger, type LogLevel as NestLogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { AppModule } from './app.module';
+import type { AppConfig, LogLevel } from './config/config';
+import { startEmbeddedPostgres } from './database/embedded-postgres';
+import { ErrorCode, graphqlErrorBody, httpStatusFor } from './graphql/app-error';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface Runtime {
+  config: AppConfig & { databaseUrl: string };
+  /** Stops what this process started (the embedded PostgreSQL, if it owns it). */
+  stop(): Promise<void>;
+}
+
+/** Resolves the database: DATABASE_URL when set, otherwise the embedded PostgreSQL shared through `.data/`. */
+export async function resolveRuntime(
+  config: AppConfig,
+  log: (message: string) => void = (message) => new Logger('Database').log(message),
+): Promise<Runtime> {
+  if (config.databaseUrl) return { config: { ...config, databaseUrl: config.databaseUrl }, stop: async () => undefined };
+  const embedded = await startEmbeddedPostgres(config.paths.dataDir);
+  log(embedded.owned ? `Started embedded PostgreSQL in ${config.paths.dataDir}` : 'Reusing the running embedded PostgreSQL');
+  return { config: { ...config, databaseUrl: embedded.url }, stop: () => embedded.stop() };
+}
+
+export function nestLogLevels(level: LogLevel): NestLogLevel[] {
+  const order: NestLogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+  const upto = { error: 'error', warn: 'warn', info: 'log', debug: 'verbose' } as const;
+  return order.slice(0, order.indexOf(upto[level]) + 1);
+}
+
+/** Builds the HTTP API (not yet listening). Used by main.ts and by the e2e tests. */
+export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    bodyParser: false,
+    logger: nestLogLevels(config.logLevel),
+  });
+  app.use(express.json({ limit: MAX_BODY_BYTES }));
+  app.use(bodyErrors);
+  return app;
+}
+
+// Body-parser failures still answer in GraphQL's shape: too large → PAYLOAD_TOO_LARGE, unparsable → BAD_REQUEST.
+function bodyErrors(error: { type?: string; status?: number } | undefined, _req: Request, res: Response, next: NextFunction): void {
+  if (!error) return next();
+  const code = error.type === 'entity.too.large' ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.BAD_REQUEST;
+  const message = code === ErrorCode.PAYLOAD_TOO_LARGE ? `Request body exceeds ${MAX_BODY_BYTES} bytes` : 'Malformed request body';
+  res.status(httpStatusFor(code)).json(graphqlErrorBody(code, message));
+}

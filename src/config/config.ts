@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export type NodeEnv = 'development' | 'test' | 'production';
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** Everything Tenantry reads from the environment, parsed and validated once at boot. */
+export interface AppConfig {
+  port: number;
+  nodeEnv: NodeEnv;
+  /** Unset means: start (or reuse) the embedded PostgreSQL under `.data/`. */
+  databaseUrl?: string;
+  /** Unset means: caches stay in-process. */
+  redisUrl?: string;
+  baseDomain: string;
+  jwt: { secret: string; secretGenerated: boolean; issuer: string; audience: string; accessTtlSeconds: number };
+  pgPoolMax: number;
+  tenantClientCacheSize: number;
+  tenantCacheTtlMs: number;
+  logLevel: LogLevel;
+  seedDemo: boolean;
+  paths: { root: string; dataDir: string; tenantMigrations: string; controlMigrations: string; schemaFile: string };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Parses `env` (normally `process.env`) and throws one ConfigError listing every bad variable. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string) => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number) => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || value < min || value > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    if (!allowed.includes(raw as T)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+      return fallback;
+    }
+    return raw as T;
+  };
+  const url = (name: string, protocols: string[]) => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) throw new Error();
+    } catch {
+      problems.push(`${name} must be a ${protocols.join(' or ')}// URL`);
+    }
+    return raw;
+  };
+  const bool = (name: string, fallback: boolean) => {
+    const raw = str(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+
+  const nodeEnv = oneOf('NODE_ENV', ['development', 'test', 'production'] as const, 'development');
+  const baseDomain = (str('BASE_DOMAIN') ?? 'localhost').toLowerCase();
+  if (!/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/.test(baseDomain)) {
+    problems.push(`BASE_DOMAIN must be a host name such as api.example.com (got "${baseDomain}")`);
+  }
+
+  let secret = str('JWT_SECRET');
+  let secretGenerated = false;
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    problems.push('JWT_SECRET must be at least 32 bytes');
+  } else if (secret === undefined) {
+    if (nodeEnv === 'production') problems.push('JWT_SECRET is required in production (at least 32 bytes)');
+    secret = randomBytes(32).toString('base64url');
+    secretGenerated = true;
+  }
+
+  const ttlRaw = str('JWT_ACCESS_TTL') ?? '15m';
+  const ttlMatch = /^(\d+)([smhd]?)$/.exec(ttlRaw);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 } as const;
+  const accessTtlSeconds = ttlMatch ? Number(ttlMatch[1]) * unit[ttlMatch[2] as keyof typeof unit] : 0;
+  if (!ttlMatch || accessTtlSeconds < 1) problems.push(`JWT_ACCESS_TTL must be a duration such as 900, 15m or 1h (got "${ttlRaw}")`);
+
+  const root = projectRoot();
+  const config: AppConfig = {
+    port: int('PORT', 3000, 0, 65535),
+    nodeEnv,
+    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    baseDomain,
+    jwt: {
+      secret,
+      secretGenerated,
+      issuer: str('JWT_ISSUER') ?? 'tenantry',
+      audience: str('JWT_AUDIENCE') ?? 'tenantry-api',
+      accessTtlSeconds,
+    },
+    pgPoolMax: int('PG_POOL_MAX', 10, 1, 1000),
+    tenantClientCacheSize: int('TENANT_CLIENT_CACHE_SIZE', 100, 1, 100_000),
+    tenantCacheTtlMs: int('TENANT_CACHE_TTL_MS', 5000, 0, 3_600_000),
+    logLevel: oneOf('LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
+    seedDemo: bool('SEED_DEMO', nodeEnv === 'development'),
+    paths: {
+      root,
+      dataDir: join(root, '.data'),
+      tenantMigrations: join(root, 'prisma', 'tenant', 'migrations'),
+      controlMigrations: join(root, 'prisma', 'control', 'migrations'),
+      schemaFile: join(root, 'schema.gql'),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+// The same code runs from src/ (tests) and dist/src/ (npm start): find the checkout by its package.json.
+function projectRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + __dirname);
+    dir = parent;
+  }
+  return dir;
+}

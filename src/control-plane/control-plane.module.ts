@@ -1,0 +1,24 @@
+import { Global, Inject, Module, OnModuleInit } from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { SHARED_POOL } from '../database/database.module';
+import { migrateControlPlane } from './control-plane-migrator';
+import { TenantRegistryRepository } from './tenant-registry.repository';
+import { TenantRegistry } from './tenant-registry.service';
+
+@Global()
+@Module({
+  providers: [TenantRegistryRepository, TenantRegistry],
+  exports: [TenantRegistryRepository, TenantRegistry],
+})
+export class ControlPlaneModule implements OnModuleInit {
+  constructor(
+    @Inject(SHARED_POOL) private readonly pool: Pool,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await migrateControlPlane(this.pool, this.config.paths.controlMigrations);
+  }
+}

@@ -1,0 +1,61 @@
+/** Every error code a client can see: one catalogue, each with the HTTP status used when it ends a request early. */
+export enum ErrorCode {
+  TENANT_NOT_FOUND = 'TENANT_NOT_FOUND',
+  TENANT_SUSPENDED = 'TENANT_SUSPENDED',
+  TENANT_MISMATCH = 'TENANT_MISMATCH',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  FORBIDDEN = 'FORBIDDEN',
+  BAD_USER_INPUT = 'BAD_USER_INPUT',
+  NOT_FOUND = 'NOT_FOUND',
+  CONFLICT = 'CONFLICT',
+  PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  BAD_REQUEST = 'BAD_REQUEST',
+  GRAPHQL_PARSE_FAILED = 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED',
+  INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
+}
+
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case ErrorCode.TENANT_NOT_FOUND:
+    case ErrorCode.NOT_FOUND:
+      return 404;
+    case ErrorCode.TENANT_SUSPENDED:
+    case ErrorCode.FORBIDDEN:
+      return 403;
+    case ErrorCode.UNAUTHENTICATED:
+      return 401;
+    case ErrorCode.CONFLICT:
+      return 409;
+    case ErrorCode.PAYLOAD_TOO_LARGE:
+      return 413;
+    case ErrorCode.TENANT_MISMATCH:
+    case ErrorCode.BAD_USER_INPUT:
+    case ErrorCode.BAD_REQUEST:
+    case ErrorCode.GRAPHQL_PARSE_FAILED:
+    case ErrorCode.GRAPHQL_VALIDATION_FAILED:
+      return 400;
+    case ErrorCode.INTERNAL_SERVER_ERROR:
+      return 500;
+  }
+}
+
+/** An error meant for the client: its message and code reach the response as they are. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** `fields` maps an input path (`input.name`) to what is wrong with it. */
+export function badUserInput(message: string, fields: Record<string, string>): AppError {
+  return new AppError(ErrorCode.BAD_USER_INPUT, message, { fields });
+}
+
+export function graphqlErrorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+  return { errors: [{ message, extensions: { code, ...details } }] };
+}

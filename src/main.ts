@@ -1,0 +1,38 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp, resolveRuntime } from './bootstrap';
+import { ConfigError, loadConfig } from './config/config';
+import { DemoSeeder } from './demo/demo-seeder.service';
+
+async function main(): Promise<void> {
+  const logger = new Logger('Tenantry');
+  const runtime = await resolveRuntime(loadConfig());
+  const { config } = runtime;
+  if (config.jwt.secretGenerated) {
+    logger.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process');
+  }
+  const app = await createApp(config);
+  // Close the app (and its pool) first, then the embedded database if this process started it.
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log(`${signal}: shutting down`);
+      void app
+        .close()
+        .then(() => runtime.stop())
+        .then(() => process.exit(0), () => process.exit(1));
+    });
+  }
+  await app.listen(config.port);
+  logger.log(`GraphQL API on http://localhost:${config.port}/graphql (tenants: <id>.${config.baseDomain} or x-tenant-id)`);
+  if (config.seedDemo) {
+    const seeder = app.get(DemoSeeder);
+    await seeder.seedIfEmpty();
+    logger.log(`Demo tenants acme and globex; try:\n\n${seeder.tryItCommand()}\n`);
+  }
+}
+
+main().catch((error: unknown) => {
+  // eslint-disable-next-line no-console
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { ProjectsRepository } from './projects.repository';
+import { ProjectsResolver } from './projects.resolver';
+import { ProjectsService } from './projects.service';
+
+@Module({ providers: [ProjectsRepository, ProjectsService, ProjectsResolver] })
+export class ProjectsModule {}

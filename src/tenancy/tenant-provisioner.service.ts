@@ -1,0 +1,153 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
+import type { Pool, PoolClient } from 'pg';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { SHARED_POOL } from '../database/database.module';
+import { TENANT_PLANS, type TenantPlan, type TenantRecord } from '../control-plane/tenant-record';
+import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
+import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.util';
+import { AppError, badUserInput, ErrorCode } from '../graphql/app-error';
+import { applyMigrationsInTransaction, loadMigrations } from './migration-runner';
+import { quoteIdentifier, tenantIdProblem, tenantSchemaName } from './tenant-id.util';
+import { TenantConnectionService } from './tenant-connection.service';
+
+export interface NewTenant {
+  id: string;
+  name: string;
+  plan?: TenantPlan;
+  adminEmail: string;
+  adminPassword: string;
+}
+
+export type ProvisioningStep = 'register' | 'schema' | 'migrations' | 'admin' | 'activate';
+
+/** Test seam: called after each provisioning step; throwing there simulates a failure at that point. */
+export const PROVISIONING_FAULTS = Symbol('PROVISIONING_FAULTS');
+export type ProvisioningFaults = (step: ProvisioningStep, tenantId: string) => void | Promise<void>;
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * Creates tenants all-or-nothing: the schema, its migrations, the admin user and the ACTIVE status commit in
+ * one transaction, so a failure — or a SIGKILL — at any point leaves no schema and no ACTIVE row.
+ */
+@Injectable()
+export class TenantProvisioner implements OnApplicationBootstrap {
+  private readonly logger = new Logger(TenantProvisioner.name);
+
+  constructor(
+    @Inject(SHARED_POOL) private readonly pool: Pool,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly registry: TenantRegistryRepository,
+    private readonly connections: TenantConnectionService,
+    @Optional() @Inject(PROVISIONING_FAULTS) private readonly faults?: ProvisioningFaults,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const cleaned = await this.cleanupLeftovers();
+    if (cleaned.length > 0) this.logger.warn(`Removed unfinished tenants: ${cleaned.join(', ')}`);
+  }
+
+  async create(input: NewTenant): Promise<TenantRecord> {
+    const plan = input.plan ?? 'free';
+    validate(input, plan);
+    const email = input.adminEmail.toLowerCase();
+    const passwordHash = await hashPassword(input.adminPassword);
+    const schema = tenantSchemaName(input.id);
+    const migrations = loadMigrations(this.config.paths.tenantMigrations);
+
+    const client = await this.pool.connect();
+    let registered = false;
+    try {
+      await this.lockTenant(client, input.id);
+      const existing = await this.registry.getById(input.id, client);
+      if (existing?.status === 'PROVISIONING') await this.dropLeftover(client, existing);
+      else if (existing) throw new AppError(ErrorCode.CONFLICT, `Tenant "${input.id}" already exists`);
+
+      await this.registry.create({ id: input.id, name: input.name, plan, schemaName: schema });
+      registered = true;
+      await this.fault('register', input.id);
+
+      await client.query('BEGIN');
+      await client.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
+      await this.fault('schema', input.id);
+      const applied = await applyMigrationsInTransaction(client, schema, migrations);
+      await this.fault('migrations', input.id);
+      await client.query(
+        `INSERT INTO ${quoteIdentifier(schema)}."User" (id, email, "passwordHash", role, "createdAt", "updatedAt")
+         VALUES (gen_random_uuid(), $1, $2, 'ADMIN', now(), now())`,
+        [email, passwordHash],
+      );
+      await this.fault('admin', input.id);
+      await this.registry.recordMigrations(input.id, applied.at(-1) ?? null, applied.length, client);
+      await this.registry.updateStatus(input.id, 'ACTIVE', client);
+      await this.fault('activate', input.id);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (registered) await this.registry.delete(input.id, client).catch(() => undefined);
+      throw error;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+      client.release();
+    }
+    const tenant = await this.registry.getById(input.id);
+    if (!tenant) throw new Error(`Tenant ${input.id} vanished after provisioning`);
+    return tenant;
+  }
+
+  /** Removes tenants left in PROVISIONING by a crashed create (one whose creator still runs is skipped). */
+  async cleanupLeftovers(): Promise<string[]> {
+    const cleaned: string[] = [];
+    for (const tenant of await this.registry.listByStatus('PROVISIONING')) {
+      const client = await this.pool.connect();
+      try {
+        const { rows } = await client.query<{ locked: boolean }>(
+          `SELECT pg_try_advisory_lock(hashtext('tenantry:tenant'), hashtext($1)) AS locked`,
+          [tenant.id],
+        );
+        if (!rows[0].locked) continue;
+        const current = await this.registry.getById(tenant.id, client);
+        if (current?.status !== 'PROVISIONING') continue;
+        await this.dropLeftover(client, current);
+        cleaned.push(tenant.id);
+      } finally {
+        await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
+        client.release();
+      }
+    }
+    return cleaned;
+  }
+
+  // A session lock per tenant id: released by the server when the creating process dies.
+  private async lockTenant(client: PoolClient, id: string): Promise<void> {
+    const { rows } = await client.query<{ locked: boolean }>(
+      `SELECT pg_try_advisory_lock(hashtext('tenantry:tenant'), hashtext($1)) AS locked`,
+      [id],
+    );
+    if (!rows[0].locked) throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is being provisioned by another process`);
+  }
+
+  private async dropLeftover(client: PoolClient, tenant: TenantRecord): Promise<void> {
+    this.connections.release(tenant.schemaName);
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(tenant.schemaName)} CASCADE`);
+    await this.registry.delete(tenant.id, client);
+  }
+
+  private async fault(step: ProvisioningStep, tenantId: string): Promise<void> {
+    await this.faults?.(step, tenantId);
+  }
+}
+
+function validate(input: NewTenant, plan: string): void {
+  const fields: Record<string, string> = {};
+  const idProblem = tenantIdProblem(input.id);
+  if (idProblem) fields.id = idProblem;
+  if (input.name.trim().length === 0 || input.name.length > 200) fields.name = 'must be 1-200 characters';
+  if (!TENANT_PLANS.includes(plan as TenantPlan)) fields.plan = `must be one of ${TENANT_PLANS.join(', ')}`;
+  if (input.adminEmail.length > 254 || !EMAIL.test(input.adminEmail)) fields.adminEmail = 'must be an email address of at most 254 characters';
+  if (input.adminPassword.length < PASSWORD_MIN_LENGTH || input.adminPassword.length > PASSWORD_MAX_LENGTH) {
+    fields.adminPassword = `must be ${PASSWORD_MIN_LENGTH}-${PASSWORD_MAX_LENGTH} characters`;
+  }
+  if (Object.keys(fields).length > 0) throw badUserInput('Invalid tenant', fields);
+}
