@@ -9,6 +9,7 @@ import { DemoSeeder } from './demo/demo-seeder.service';
 import { GraphQLModule } from './graphql/graphql.module';
 import { inputValidationPipe } from './graphql/input-validation.pipe';
 import { ProjectsModule } from './modules/projects/projects.module';
+import { UsersModule } from './modules/users/users.module';
 import { HealthController } from './observability/health.controller';
 import { TenancyModule } from './tenancy/tenancy.module';
 
@@ -18,7 +19,7 @@ export class AppModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [...AppModule.core(config), GraphQLModule, AuthModule, ProjectsModule],
+      imports: [...AppModule.core(config), GraphQLModule, AuthModule, UsersModule, ProjectsModule],
       controllers: [HealthController],
       providers: [DemoSeeder, { provide: APP_PIPE, useFactory: inputValidationPipe }],
     };

@@ -38,6 +38,11 @@ type Queryable = Pool | PoolClient;
 export class TenantRegistryRepository {
   constructor(@Inject(SHARED_POOL) private readonly crossTenantPool: Pool) {}
 
+  /** Readiness probe: the control plane answers, so the database does. */
+  async ping(): Promise<void> {
+    await this.crossTenantPool.query('SELECT 1');
+  }
+
   async getById(id: string, db: Queryable = this.crossTenantPool): Promise<TenantRecord | null> {
     const { rows } = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM ${TENANTS} WHERE id = $1`, [id]);
     return rows[0] ? toRecord(rows[0]) : null;

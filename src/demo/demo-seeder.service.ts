@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
-import { TenantConnectionService } from '../tenancy/tenant-connection.service';
+import { ProjectsRepository } from '../modules/projects/projects.repository';
+import { UsersRepository } from '../modules/users/users.repository';
+import { TenantContext } from '../tenancy/tenant-context';
 import { TenantProvisioner } from '../tenancy/tenant-provisioner.service';
 
 export const DEMO_PASSWORD = 'demo-password';
@@ -21,7 +23,8 @@ export class DemoSeeder {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistryRepository,
     private readonly provisioner: TenantProvisioner,
-    private readonly connections: TenantConnectionService,
+    private readonly users: UsersRepository,
+    private readonly projects: ProjectsRepository,
   ) {}
 
   /** Seeds only an empty registry, so restarts and real data are left alone. */
@@ -35,11 +38,13 @@ export class DemoSeeder {
         adminEmail: `admin@${demo.id}.test`,
         adminPassword: DEMO_PASSWORD,
       });
-      const db = this.connections.forSchema(tenant.schemaName);
-      const admin = await db.user.findUniqueOrThrow({ where: { email: `admin@${demo.id}.test` } });
-      for (const name of demo.projects) {
-        await db.project.create({ data: { name, description: `A ${demo.name} demo project`, ownerId: admin.id } });
-      }
+      // The same path a request takes: repositories inside the tenant's context.
+      await TenantContext.run({ tenant, requestId: 'demo-seed' }, async () => {
+        const admin = await this.users.getByEmailWithHash(`admin@${demo.id}.test`);
+        for (const name of demo.projects) {
+          await this.projects.create({ name, description: `A ${demo.name} demo project`, ownerId: admin!.id });
+        }
+      });
     }
     this.logger.log(`Seeded demo tenants ${DEMO_TENANTS.map((t) => t.id).join(', ')}`);
     return true;

@@ -1,9 +1,9 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
 import { Public } from '../auth/public.decorator';
-import { REDIS, SHARED_POOL } from '../database/database.module';
+import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
+import { REDIS } from '../database/database.module';
 
 type Check = 'up' | 'down';
 
@@ -11,7 +11,7 @@ type Check = 'up' | 'down';
 @Controller('health')
 export class HealthController {
   constructor(
-    @Inject(SHARED_POOL) private readonly pool: Pool,
+    private readonly registry: TenantRegistryRepository,
     @Inject(REDIS) private readonly redis: Redis | null,
   ) {}
 
@@ -23,7 +23,7 @@ export class HealthController {
   /** 503 only when the database is down; Redis being away degrades, it does not take us out. */
   @Get('ready')
   async ready(@Res({ passthrough: true }) res: Response) {
-    const checks: Record<string, Check> = { database: await this.check(() => this.pool.query('SELECT 1')) };
+    const checks: Record<string, Check> = { database: await this.check(() => this.registry.ping()) };
     if (this.redis) checks.redis = await this.check(() => this.redis!.ping());
     const status = checks.database === 'down' ? 'down' : Object.values(checks).includes('down') ? 'degraded' : 'ok';
     if (status === 'down') res.status(503);

@@ -3,5 +3,5 @@ import { ProjectsRepository } from './projects.repository';
 import { ProjectsResolver } from './projects.resolver';
 import { ProjectsService } from './projects.service';
 
-@Module({ providers: [ProjectsRepository, ProjectsService, ProjectsResolver] })
+@Module({ providers: [ProjectsRepository, ProjectsService, ProjectsResolver], exports: [ProjectsRepository] })
 export class ProjectsModule {}
