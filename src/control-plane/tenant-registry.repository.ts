@@ -76,8 +76,11 @@ export class TenantRegistryRepository {
     return rows.map(toRecord);
   }
 
-  async create(tenant: { id: string; name: string; plan: TenantPlan; schemaName: string }): Promise<TenantRecord> {
-    const { rows } = await this.crossTenantPool.query<TenantRow>(
+  async create(
+    tenant: { id: string; name: string; plan: TenantPlan; schemaName: string },
+    db: Queryable = this.crossTenantPool,
+  ): Promise<TenantRecord> {
+    const { rows } = await db.query<TenantRow>(
       `INSERT INTO ${TENANTS} (id, name, plan, schema_name, status) VALUES ($1, $2, $3, $4, 'PROVISIONING')
        RETURNING ${COLUMNS}`,
       [tenant.id, tenant.name, tenant.plan, tenant.schemaName],

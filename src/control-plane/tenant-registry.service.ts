@@ -37,6 +37,9 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
     this.local = new LRUCache<string, Cached>({
       max: 10_000,
       ttl: Math.max(config.tenantCacheTtlMs, 1),
+      // An invalidation during a lookup would otherwise reject that lookup (and fail its request with a 500);
+      // the lookup finishes for its caller instead, and its result is not cached.
+      ignoreFetchAbort: true,
       fetchMethod: (id) => {
         this.stats.misses++;
         return this.load(id);

@@ -27,6 +27,8 @@ export const APPLICATION_NAME = 'tenantry';
         });
         // An idle client dying (database restart) must not crash the process; the pool replaces it.
         pool.on('error', () => undefined);
+        // Each cached tenant client's adapter listens on the pool; evicted ones until they drain.
+        pool.setMaxListeners(config.tenantClientCacheSize * 2 + 10);
         return pool;
       },
     },

@@ -1,3 +1,5 @@
+import { IntrinsicException } from '@nestjs/common';
+
 /** Every error code a client can see: one catalogue, each with the HTTP status used when it ends a request early. */
 export enum ErrorCode {
   TENANT_NOT_FOUND = 'TENANT_NOT_FOUND',
@@ -40,8 +42,11 @@ export function httpStatusFor(code: ErrorCode): number {
   }
 }
 
-/** An error meant for the client: its message and code reach the response as they are. */
-export class AppError extends Error {
+/**
+ * An error meant for the client: its message and code reach the response as they are.
+ * Intrinsic, so Nest does not log it as an unhandled exception.
+ */
+export class AppError extends IntrinsicException {
   constructor(
     readonly code: ErrorCode,
     message: string,
@@ -51,7 +56,7 @@ export class AppError extends Error {
   }
 }
 
-/** `fields` maps an input path (`input.name`) to what is wrong with it. */
+/** `fields` maps an argument's field (`name`, `after`) to what is wrong with it. */
 export function badUserInput(message: string, fields: Record<string, string>): AppError {
   return new AppError(ErrorCode.BAD_USER_INPUT, message, { fields });
 }

@@ -83,7 +83,10 @@ export function decodeCursor(cursor: string): Keyset {
     const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string') {
       const createdAt = new Date(value[0]);
-      if (!Number.isNaN(createdAt.getTime()) && UUID.test(value[1])) return { createdAt, id: value[1] };
+      // Only the exact form we issue: an ISO timestamp that round-trips, and a uuid.
+      if (!Number.isNaN(createdAt.getTime()) && createdAt.toISOString() === value[0] && UUID.test(value[1])) {
+        return { createdAt, id: value[1] };
+      }
     }
   } catch {
     // falls through to the typed error

@@ -64,7 +64,9 @@ export class TenantProvisioner implements OnApplicationBootstrap {
       if (existing?.status === 'PROVISIONING') await this.dropLeftover(client, existing);
       else if (existing) throw new AppError(ErrorCode.CONFLICT, `Tenant "${input.id}" already exists`);
 
-      await this.registry.create({ id: input.id, name: input.name, plan, schemaName: schema });
+      // On the connection already held (before BEGIN, so it commits at once): a second pool connection per
+      // create would deadlock PG_POOL_MAX concurrent creates, each holding one and waiting for another.
+      await this.registry.create({ id: input.id, name: input.name, plan, schemaName: schema }, client);
       registered = true;
       await this.fault('register', input.id);
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -17,6 +17,8 @@ export const TENANT_HEADER = 'x-tenant-id';
  */
 @Injectable()
 export class TenantMiddleware implements NestMiddleware {
+  private readonly logger = new Logger(TenantMiddleware.name);
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistry,
@@ -30,7 +32,12 @@ export class TenantMiddleware implements NestMiddleware {
       return reject(res, error as AppError);
     }
     // Malformed ids are answered exactly like unknown ones and never reach the registry.
-    const tenant = isValidTenantId(tenantId) ? await this.registry.resolve(tenantId).catch(() => undefined) : null;
+    const tenant = isValidTenantId(tenantId)
+      ? await this.registry.resolve(tenantId).catch((error: Error) => {
+          this.logger.error(`Tenant lookup failed for ${tenantId}: ${error.stack ?? error.message}`);
+          return undefined;
+        })
+      : null;
     if (tenant === undefined) {
       return reject(res, new AppError(ErrorCode.INTERNAL_SERVER_ERROR, 'The tenant registry is unavailable'));
     }

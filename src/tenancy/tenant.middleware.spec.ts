@@ -1,0 +1,168 @@
+import { Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { loadConfig } from '../config/config';
+import type { TenantRecord, TenantStatus } from '../control-plane/tenant-record';
+import type { TenantRegistry } from '../control-plane/tenant-registry.service';
+import { type RequestContext, TenantContext } from './tenant-context';
+import { TenantMiddleware } from './tenant.middleware';
+
+const BASE = 'tenantry.test';
+
+function tenant(id: string, status: TenantStatus): TenantRecord {
+  const at = new Date('2026-01-01T00:00:00Z');
+  return { id, name: id, status, plan: 'free', schemaName: `tenant_${id}`, deletedAt: null, createdAt: at, updatedAt: at };
+}
+
+const TENANTS = new Map(
+  [tenant('acme', 'ACTIVE'), tenant('globex', 'ACTIVE'), tenant('frozen', 'SUSPENDED'), tenant('pending', 'PROVISIONING'), tenant('gone', 'DELETED')].map(
+    (t) => [t.id, t],
+  ),
+);
+
+interface Outcome {
+  /** The context `next` ran in, when the request went through. */
+  context?: RequestContext;
+  status?: number;
+  code?: string;
+  body?: { errors: { message: string; extensions: { code: string } }[] };
+  headers: Record<string, string>;
+  /** Every id the registry was asked about. */
+  lookups: string[];
+}
+
+async function run(headers: Record<string, string | string[]>, registryFails = false): Promise<Outcome> {
+  const lookups: string[] = [];
+  const registry = {
+    resolve: async (id: string) => {
+      lookups.push(id);
+      if (registryFails) throw new Error('connection refused');
+      return TENANTS.get(id) ?? null;
+    },
+  } as unknown as TenantRegistry;
+  const middleware = new TenantMiddleware(loadConfig({ NODE_ENV: 'test', BASE_DOMAIN: BASE }), registry);
+
+  const outcome: Outcome = { headers: {}, lookups };
+  const res = {
+    status(code: number) {
+      outcome.status = code;
+      return res;
+    },
+    type(type: string) {
+      outcome.headers['content-type'] = type;
+      return res;
+    },
+    setHeader(name: string, value: string) {
+      outcome.headers[name] = value;
+      return res;
+    },
+    send(body: string) {
+      outcome.body = JSON.parse(body);
+      outcome.code = outcome.body?.errors[0].extensions.code;
+      return res;
+    },
+  };
+  await middleware.use({ headers } as unknown as Request, res as unknown as Response, () => {
+    outcome.context = TenantContext.current();
+  });
+  return outcome;
+}
+
+const tenantOf = (outcome: Outcome) => outcome.context?.tenant.id;
+
+describe('TenantMiddleware', () => {
+  describe('resolves the tenant', () => {
+    it.each([
+      ['a subdomain', { host: `acme.${BASE}` }],
+      ['a subdomain with a port', { host: `acme.${BASE}:3000` }],
+      ['an upper-case host', { host: `ACME.Tenantry.TEST:8080` }],
+      ['the header on the bare domain', { host: BASE, 'x-tenant-id': 'acme' }],
+      ['the header on the bare domain with a port', { host: `${BASE}:3000`, 'x-tenant-id': 'acme' }],
+      ['the header on an IPv4 address', { host: '127.0.0.1:3000', 'x-tenant-id': 'acme' }],
+      ['the header on an IPv6 address', { host: '[::1]:3000', 'x-tenant-id': 'acme' }],
+      ['the header on an IPv6 address without a port', { host: '[2001:db8::1]', 'x-tenant-id': 'acme' }],
+      ['the header without a Host', { 'x-tenant-id': 'acme' }],
+      ['a subdomain and the same header', { host: `acme.${BASE}`, 'x-tenant-id': 'acme' }],
+    ])('from %s', async (_how, headers) => {
+      const outcome = await run(headers);
+      expect(outcome.status).toBeUndefined();
+      expect(tenantOf(outcome)).toBe('acme');
+      expect(outcome.lookups).toEqual(['acme']);
+    });
+  });
+
+  it.each([
+    ['the bare domain without the header', { host: BASE }],
+    ['an IPv4 address without the header', { host: '127.0.0.1:3000' }],
+    ['an IPv6 address without the header', { host: '[::1]:3000' }],
+    ['no Host and no header', {}],
+    ['a deeper subdomain', { host: `api.acme.${BASE}` }],
+    ['a deeper subdomain even with the header', { host: `x.acme.${BASE}`, 'x-tenant-id': 'acme' }],
+    ['another domain', { host: 'acme.evil.test' }],
+    ['another domain even with the header', { host: 'evil.test', 'x-tenant-id': 'acme' }],
+    ['a domain that merely ends like the base domain', { host: `acme${BASE}` }],
+    ['the base domain under another domain', { host: `acme.${BASE}.evil.test` }],
+    ['an upper-case header (matched exactly)', { host: BASE, 'x-tenant-id': 'ACME' }],
+    ['a header with whitespace', { host: BASE, 'x-tenant-id': ' acme' }],
+    ['a repeated header', { host: BASE, 'x-tenant-id': ['acme', 'acme'] }],
+    ['a malformed id in the host', { host: `acme_corp.${BASE}` }],
+    ['a reserved id', { host: `www.${BASE}` }],
+    ['an unknown tenant', { host: `nobody.${BASE}` }],
+    ['a tenant still being provisioned', { host: `pending.${BASE}` }],
+    ['a deleted tenant', { host: `gone.${BASE}` }],
+  ])('answers TENANT_NOT_FOUND to %s', async (_what, headers) => {
+    const outcome = await run(headers);
+    expect(outcome.context).toBeUndefined();
+    expect(outcome.status).toBe(404);
+    expect(outcome.code).toBe('TENANT_NOT_FOUND');
+    expect(outcome.headers['content-type']).toBe('application/json');
+  });
+
+  it('never asks the registry about hosts it rejects or ids that are malformed', async () => {
+    const rejected: Record<string, string>[] = [{ host: `x.acme.${BASE}` }, { host: 'acme.evil.test' }, { host: BASE, 'x-tenant-id': 'ACME' }, { host: `www.${BASE}` }];
+    for (const headers of rejected) {
+      expect((await run(headers)).lookups).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['another tenant', 'globex'],
+    ['the same id in another case', 'ACME'],
+  ])('answers TENANT_MISMATCH when the header names %s than the host', async (_what, header) => {
+    const outcome = await run({ host: `acme.${BASE}:3000`, 'x-tenant-id': header });
+    expect(outcome.context).toBeUndefined();
+    expect(outcome.status).toBe(400);
+    expect(outcome.code).toBe('TENANT_MISMATCH');
+    expect(outcome.lookups).toEqual([]);
+  });
+
+  it('answers TENANT_SUSPENDED for a suspended tenant', async () => {
+    const outcome = await run({ host: `frozen.${BASE}` });
+    expect(outcome.context).toBeUndefined();
+    expect(outcome.status).toBe(403);
+    expect(outcome.body).toEqual({ errors: [{ message: 'This tenant is suspended', extensions: { code: 'TENANT_SUSPENDED' } }] });
+  });
+
+  it('answers INTERNAL_SERVER_ERROR, not TENANT_NOT_FOUND, when the registry fails', async () => {
+    const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const outcome = await run({ host: `acme.${BASE}` }, true).finally(() => logged.mockRestore());
+    expect(outcome.context).toBeUndefined();
+    expect(outcome.status).toBe(500);
+    expect(outcome.code).toBe('INTERNAL_SERVER_ERROR');
+  });
+
+  it('carries the x-request-id into the context and the response, or makes one up', async () => {
+    const given = await run({ host: `acme.${BASE}`, 'x-request-id': 'r'.repeat(150) });
+    expect(given.context?.requestId).toBe('r'.repeat(100));
+    expect(given.headers['x-request-id']).toBe('r'.repeat(100));
+
+    const made = await run({ host: `acme.${BASE}` });
+    expect(made.context?.requestId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(made.headers['x-request-id']).toBe(made.context?.requestId);
+  });
+
+  it('binds the whole tenant record, and only inside next()', async () => {
+    const outcome = await run({ host: `acme.${BASE}` });
+    expect(outcome.context?.tenant).toEqual(TENANTS.get('acme'));
+    expect(TenantContext.current()).toBeUndefined();
+  });
+});
