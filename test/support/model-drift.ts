@@ -1,0 +1,387 @@
+import { get_dmmf } from '@prisma/prisma-schema-wasm';
+import type { ClientBase } from 'pg';
+import { quoteIdentifier } from '../../src/tenancy/tenant-id.util';
+
+// The Prisma migrate engine cannot run here, so this does its drift check by hand: the data model (DMMF) and
+// the catalog of a migrated schema are both rendered as one `key: description` entry per database object,
+// and the two sets are compared. Anything the model maps in a way this file does not know throws instead of
+// passing silently: extend it when schema.prisma grows a new kind of field.
+
+interface DmmfField {
+  name: string;
+  dbName?: string | null;
+  kind: 'scalar' | 'enum' | 'object' | 'unsupported';
+  type: string;
+  isList: boolean;
+  isRequired: boolean;
+  nativeType?: [string, string[]] | null;
+  default?: unknown;
+  relationName?: string;
+  relationFromFields?: string[];
+  relationToFields?: string[];
+  relationOnDelete?: string;
+  relationOnUpdate?: string;
+}
+
+interface DmmfModel {
+  name: string;
+  dbName: string | null;
+  fields: DmmfField[];
+}
+
+interface DmmfIndex {
+  model: string;
+  type: 'id' | 'unique' | 'normal' | 'fulltext';
+  dbName?: string;
+  algorithm?: string;
+  fields: { name: string; sortOrder?: 'asc' | 'desc'; length?: number; operatorClass?: string }[];
+}
+
+export interface Datamodel {
+  models: DmmfModel[];
+  enums: { name: string; dbName: string | null; values: { name: string; dbName: string | null }[] }[];
+  indexes: DmmfIndex[];
+}
+
+/** One database object: `key` names it, `description` is everything about it that must match. */
+export interface DbObject {
+  key: string;
+  description: string;
+}
+
+export function readDatamodel(prismaSchema: string): Datamodel {
+  return (JSON.parse(get_dmmf(JSON.stringify({ prismaSchema }))) as { datamodel: Datamodel }).datamodel;
+}
+
+const PG_MAX_IDENTIFIER = 63;
+
+// Prisma's default constraint names (psl ConstraintNames): `{table}_{columns}` cut to fit, then the suffix.
+function prismaName(parts: string[], suffix: string): string {
+  const joined = parts.join('_');
+  const limit = PG_MAX_IDENTIFIER - suffix.length;
+  return (joined.length >= limit ? joined.slice(0, limit) : joined) + suffix;
+}
+
+// How PostgreSQL prints an identifier inside an expression (a default's cast, a regclass).
+function pgIdent(name: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(name) ? name : quoteIdentifier(name);
+}
+
+const SCALAR_TYPES: Record<string, string> = {
+  String: 'text', Boolean: 'boolean', Int: 'integer', BigInt: 'bigint', Float: 'double precision',
+  Decimal: 'numeric(65,30)', DateTime: 'timestamp(3) without time zone', Json: 'jsonb', Bytes: 'bytea',
+};
+
+// Native types as format_type() prints what Prisma's migration creates; `(n)` stands for the attribute's arguments.
+const NATIVE_TYPES: Record<string, string> = {
+  Text: 'text', VarChar: 'character varying(n)', Char: 'character(n)', Uuid: 'uuid', Inet: 'inet', Xml: 'xml',
+  Integer: 'integer', SmallInt: 'smallint', BigInt: 'bigint', Oid: 'oid', Real: 'real', DoublePrecision: 'double precision',
+  Decimal: 'numeric(n)', Money: 'money', Boolean: 'boolean', Date: 'date', Json: 'json', JsonB: 'jsonb', ByteA: 'bytea',
+  Timestamp: 'timestamp(n) without time zone', Timestamptz: 'timestamp(n) with time zone',
+  Time: 'time(n) without time zone', Timetz: 'time(n) with time zone',
+};
+
+function unsupported(what: string): never {
+  throw new Error(`model-drift does not know how Prisma maps ${what}; extend test/support/model-drift.ts`);
+}
+
+function columnType(field: DmmfField, model: string): string {
+  let type: string;
+  if (field.kind === 'enum') type = `enum ${field.type}`;
+  else if (field.nativeType) {
+    const [name, args] = field.nativeType;
+    const native = NATIVE_TYPES[name] ?? unsupported(`@db.${name} (${model}.${field.name})`);
+    type = native.replace('(n)', args.length > 0 ? `(${args.join(',')})` : '');
+  } else type = SCALAR_TYPES[field.type] ?? unsupported(`${field.type} (${model}.${field.name})`);
+  return field.isList ? `${type}[]` : type;
+}
+
+/** The default PostgreSQL stores for a field, or undefined when there is none (or Prisma Client fills it in). */
+function columnDefault(field: DmmfField, table: string, column: string, type: string): string | undefined {
+  const value = field.default;
+  if (value === undefined) return undefined;
+  if (field.isList) return unsupported(`a list default (${table}.${column})`);
+  if (typeof value === 'object' && value !== null && 'name' in value) {
+    const fn = value as { name: string; args: unknown[] };
+    switch (fn.name) {
+      case 'now':
+        return 'CURRENT_TIMESTAMP';
+      case 'autoincrement':
+        return `nextval('${pgIdent(`${table}_${column}_seq`)}'::regclass)`;
+      case 'dbgenerated':
+        return String(fn.args[0]);
+      case 'uuid':
+      case 'cuid':
+      case 'nanoid':
+      case 'ulid':
+        return undefined; // generated by Prisma Client, not by the database
+      default:
+        return unsupported(`@default(${fn.name}()) (${table}.${column})`);
+    }
+  }
+  if (field.kind === 'enum') return `'${String(value)}'::${pgIdent(field.type)}`;
+  if (typeof value === 'boolean') return String(value);
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0) return String(value);
+  if (typeof value === 'string' && (type === 'text' || type.startsWith('character varying'))) {
+    return `'${value.replace(/'/g, "''")}'::${type === 'text' ? 'text' : 'character varying'}`;
+  }
+  return unsupported(`the default ${JSON.stringify(value)} (${table}.${column})`);
+}
+
+const REFERENTIAL_ACTIONS: Record<string, string> = { Cascade: 'CASCADE', Restrict: 'RESTRICT', NoAction: 'NO ACTION', SetNull: 'SET NULL', SetDefault: 'SET DEFAULT' };
+
+/** What `schema.prisma` says the database holds, as the migrations should create it. */
+export function expectedObjects(datamodel: Datamodel): DbObject[] {
+  const objects: DbObject[] = [];
+  const models = new Map(datamodel.models.map((model) => [model.name, model]));
+  const tableOf = (model: DmmfModel) => model.dbName ?? model.name;
+  const columnOf = (model: DmmfModel, fieldName: string) => {
+    const field = model.fields.find((f) => f.name === fieldName) ?? unsupported(`the field ${model.name}.${fieldName}`);
+    return field.dbName ?? field.name;
+  };
+
+  for (const e of datamodel.enums) {
+    if (e.dbName || e.values.some((v) => v.dbName)) unsupported(`a mapped enum (${e.name})`);
+    objects.push({ key: `enum ${e.name}`, description: `(${e.values.map((v) => v.name).join(', ')})` });
+  }
+
+  for (const model of datamodel.models) {
+    const table = tableOf(model);
+    objects.push({ key: `table ${table}`, description: '' });
+    for (const field of model.fields) {
+      if (field.kind === 'unsupported') unsupported(`Unsupported("${field.type}") (${model.name}.${field.name})`);
+      if (field.kind === 'object') {
+        const from = field.relationFromFields ?? [];
+        if (from.length === 0) {
+          const other = models.get(field.type)?.fields.find((f) => f.relationName === field.relationName && f !== field);
+          if (!other?.relationFromFields?.length) unsupported(`the implicit many-to-many relation ${field.relationName}`);
+          continue;
+        }
+        const target = models.get(field.type) ?? unsupported(`the relation target ${field.type}`);
+        const columns = from.map((name) => columnOf(model, name));
+        const onDelete = field.relationOnDelete ?? (field.isRequired ? 'Restrict' : 'SetNull');
+        const onUpdate = field.relationOnUpdate ?? 'Cascade';
+        objects.push({
+          key: `foreign key ${table}.${prismaName([table, ...columns], '_fkey')}`,
+          description:
+            `(${columns.join(', ')}) REFERENCES ${tableOf(target)} (${(field.relationToFields ?? []).map((n) => columnOf(target, n)).join(', ')})` +
+            ` ON DELETE ${REFERENTIAL_ACTIONS[onDelete]} ON UPDATE ${REFERENTIAL_ACTIONS[onUpdate]}`,
+        });
+        continue;
+      }
+      const column = field.dbName ?? field.name;
+      const type = columnType(field, model.name);
+      const dflt = columnDefault(field, table, column, type);
+      // The DMMF calls scalar lists required, but Prisma creates their columns nullable.
+      const notNull = field.isRequired && !field.isList;
+      objects.push({
+        key: `column ${table}.${column}`,
+        description: `${type} ${notNull ? 'NOT NULL' : 'NULL'}${dflt === undefined ? '' : ` DEFAULT ${dflt}`}`,
+      });
+      if (field.default && (field.default as { name?: string }).name === 'autoincrement') {
+        objects.push({ key: `sequence ${table}_${column}_seq`, description: '' });
+      }
+    }
+  }
+
+  for (const index of datamodel.indexes) {
+    const model = models.get(index.model) ?? unsupported(`the index on ${index.model}`);
+    const table = tableOf(model);
+    const columns = index.fields.map((f) => {
+      if (f.length !== undefined || f.operatorClass !== undefined) unsupported(`index length or ops (${table})`);
+      return { name: columnOf(model, f.name), desc: f.sortOrder === 'desc' };
+    });
+    const list = columns.map((c) => `${c.name}${c.desc ? ' DESC' : ''}`).join(', ');
+    const names = columns.map((c) => c.name);
+    if (index.type === 'id') {
+      objects.push({ key: `primary key ${table}`, description: `${index.dbName ?? prismaName([table], '_pkey')} (${list})` });
+    } else if (index.type === 'unique' || index.type === 'normal') {
+      const unique = index.type === 'unique';
+      const name = index.dbName ?? prismaName([table, ...names], unique ? '_key' : '_idx');
+      const method = (index.algorithm ?? 'BTree').toLowerCase();
+      objects.push({ key: `index ${table}.${name}`, description: `${unique ? 'UNIQUE ' : ''}${method} (${list})` });
+    } else unsupported(`a ${index.type} index (${table})`);
+  }
+  return objects;
+}
+
+const RELATION_KINDS: Record<string, string> = {
+  r: 'table', p: 'partitioned table', v: 'view', m: 'materialized view', S: 'sequence', f: 'foreign table', c: 'composite type',
+};
+const FK_ACTIONS: Record<string, string> = { a: 'NO ACTION', r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+
+/** Everything in `schema` that a migration could have created, read from pg_catalog. */
+export async function actualObjects(client: ClientBase, schema: string): Promise<DbObject[]> {
+  // Within the schema's search_path, format_type() and pg_get_expr() print its own types unqualified.
+  await client.query('BEGIN READ ONLY');
+  try {
+    await client.query(`SET LOCAL search_path TO ${quoteIdentifier(schema)}`);
+    const q = async <T>(sql: string) => (await client.query(sql, [schema])).rows as T[];
+    const objects: DbObject[] = [];
+
+    for (const r of await q<{ name: string; kind: string; rls: boolean }>(
+      `SELECT c.relname AS name, c.relkind AS kind, c.relrowsecurity AS rls
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relkind NOT IN ('i', 'I', 't')`,
+    )) {
+      const kind = RELATION_KINDS[r.kind] ?? `relkind ${r.kind}`;
+      objects.push({ key: `${kind} ${r.name}`, description: r.rls ? 'row level security' : '' });
+    }
+
+    for (const c of await q<{ tbl: string; col: string; type: string; not_null: boolean; dflt: string | null; identity: string; generated: string; collation: string | null }>(
+      `SELECT c.relname AS tbl, a.attname AS col, a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS dflt,
+              a.attidentity AS identity, a.attgenerated AS generated,
+              CASE WHEN a.attcollation <> t.typcollation THEN co.collname END AS collation,
+              CASE WHEN et.typtype = 'e'
+                   THEN 'enum ' || CASE WHEN et.typnamespace = n.oid THEN et.typname ELSE etn.nspname || '.' || et.typname END
+                        || CASE WHEN et.oid <> t.oid THEN '[]' ELSE '' END
+                   ELSE format_type(a.atttypid, a.atttypmod) END AS type
+         FROM pg_attribute a
+         JOIN pg_class c ON c.oid = a.attrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_type t ON t.oid = a.atttypid
+         JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' AND t.typelem <> 0 THEN t.typelem ELSE t.oid END
+         JOIN pg_namespace etn ON etn.oid = et.typnamespace
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+         LEFT JOIN pg_collation co ON co.oid = a.attcollation
+        WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped`,
+    )) {
+      let description = `${c.type} ${c.not_null ? 'NOT NULL' : 'NULL'}`;
+      if (c.generated === 's') description += ` GENERATED ALWAYS AS (${c.dflt}) STORED`;
+      else if (c.dflt !== null) description += ` DEFAULT ${c.dflt}`;
+      if (c.identity) description += ` GENERATED ${c.identity === 'a' ? 'ALWAYS' : 'BY DEFAULT'} AS IDENTITY`;
+      if (c.collation) description += ` COLLATE ${c.collation}`;
+      objects.push({ key: `column ${c.tbl}.${c.col}`, description });
+    }
+
+    for (const c of await q<{ tbl: string; name: string; type: string; def: string; cols: string[]; ref_schema: string | null; ref_table: string | null; ref_cols: string[]; del: string; upd: string; deferrable: boolean }>(
+      `SELECT c.relname AS tbl, con.conname AS name, con.contype AS type, pg_get_constraintdef(con.oid) AS def,
+              con.confdeltype AS del, con.confupdtype AS upd, con.condeferrable AS deferrable,
+              fn.nspname AS ref_schema, fc.relname AS ref_table,
+              ARRAY(SELECT a.attname FROM unnest(con.conkey) WITH ORDINALITY k(num, i)
+                      JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.num ORDER BY k.i)::text[] AS cols,
+              ARRAY(SELECT a.attname FROM unnest(con.confkey) WITH ORDINALITY k(num, i)
+                      JOIN pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.num ORDER BY k.i)::text[] AS ref_cols
+         FROM pg_constraint con
+         JOIN pg_class c ON c.oid = con.conrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         LEFT JOIN pg_class fc ON fc.oid = con.confrelid
+         LEFT JOIN pg_namespace fn ON fn.oid = fc.relnamespace
+        WHERE n.nspname = $1 AND con.contype <> 'n'`, // 'n': NOT NULL (PostgreSQL 18), compared with the columns
+    )) {
+      if (c.type === 'p') objects.push({ key: `primary key ${c.tbl}`, description: `${c.name} (${c.cols.join(', ')})` });
+      else if (c.type === 'f') {
+        const ref = c.ref_schema === schema ? c.ref_table : `${c.ref_schema}.${c.ref_table}`;
+        objects.push({
+          key: `foreign key ${c.tbl}.${c.name}`,
+          description:
+            `(${c.cols.join(', ')}) REFERENCES ${ref} (${c.ref_cols.join(', ')}) ON DELETE ${FK_ACTIONS[c.del]} ON UPDATE ${FK_ACTIONS[c.upd]}` +
+            (c.deferrable ? ' DEFERRABLE' : ''),
+        });
+      } else if (c.type === 'u') continue; // reported with its index below
+      else objects.push({ key: `${c.type === 'c' ? 'check' : `constraint (${c.type})`} ${c.tbl}.${c.name}`, description: c.def });
+    }
+
+    for (const i of await q<{ tbl: string; name: string; is_unique: boolean; method: string; predicate: string | null; cols: string[]; key_count: number; constraint: string | null }>(
+      `SELECT c.relname AS tbl, ic.relname AS name, i.indisunique AS is_unique, am.amname AS method, i.indnkeyatts AS key_count,
+              pg_get_expr(i.indpred, i.indrelid) AS predicate, con.contype AS constraint,
+              ARRAY(SELECT CASE WHEN k.num = 0 THEN pg_get_indexdef(i.indexrelid, k.i::int, true) ELSE a.attname::text END
+                           || CASE WHEN k.opt & 1 = 1 THEN ' DESC' ELSE '' END
+                           || CASE WHEN k.opt & 3 = 2 THEN ' NULLS FIRST' WHEN k.opt & 3 = 1 THEN ' NULLS LAST' ELSE '' END
+                           || CASE WHEN opc.oid IS NOT NULL AND NOT opc.opcdefault THEN ' ' || opc.opcname ELSE '' END
+                      FROM unnest(i.indkey::int2[], i.indoption::int2[], i.indclass::oid[]) WITH ORDINALITY k(num, opt, cls, i)
+                      LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.num
+                      LEFT JOIN pg_opclass opc ON opc.oid = k.cls
+                     ORDER BY k.i)::text[] AS cols
+         FROM pg_index i
+         JOIN pg_class ic ON ic.oid = i.indexrelid
+         JOIN pg_class c ON c.oid = i.indrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_am am ON am.oid = ic.relam
+         LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+        WHERE n.nspname = $1`,
+    )) {
+      if (i.constraint === 'p' || i.constraint === 'x') continue; // the constraint itself is reported
+      const keys = i.cols.slice(0, i.key_count).join(', ');
+      const included = i.cols.slice(i.key_count);
+      const kind = i.constraint === 'u' ? 'UNIQUE CONSTRAINT ' : i.is_unique ? 'UNIQUE ' : '';
+      objects.push({
+        key: `index ${i.tbl}.${i.name}`,
+        description:
+          `${kind}${i.method} (${keys})` +
+          (included.length > 0 ? ` INCLUDE (${included.join(', ')})` : '') +
+          (i.predicate ? ` WHERE ${i.predicate}` : ''),
+      });
+    }
+
+    for (const e of await q<{ name: string; labels: string[] }>(
+      `SELECT t.typname AS name, ARRAY(SELECT enumlabel FROM pg_enum WHERE enumtypid = t.oid ORDER BY enumsortorder)::text[] AS labels
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = $1 AND t.typtype = 'e'`,
+    )) {
+      objects.push({ key: `enum ${e.name}`, description: `(${e.labels.join(', ')})` });
+    }
+
+    // Whatever else a migration might leave behind: domains, ranges, base types, functions, triggers, policies, rules.
+    const others = await q<{ key: string }>(
+      `SELECT 'type ' || t.typname || ' (' || t.typtype::text || ')' AS key
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+        WHERE n.nspname = $1 AND t.typtype NOT IN ('e', 'c') AND t.typcategory <> 'A'
+       UNION ALL
+       SELECT CASE p.prokind WHEN 'a' THEN 'aggregate ' WHEN 'p' THEN 'procedure ' ELSE 'function ' END
+              || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+         FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1
+       UNION ALL
+       SELECT 'trigger ' || c.relname || '.' || t.tgname
+         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND NOT t.tgisinternal
+       UNION ALL
+       SELECT 'policy ' || c.relname || '.' || p.polname
+         FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1
+       UNION ALL
+       SELECT 'rule ' || c.relname || '.' || r.rulename
+         FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND r.rulename <> '_RETURN'
+       UNION ALL
+       SELECT 'statistics ' || s.stxname
+         FROM pg_statistic_ext s JOIN pg_namespace n ON n.oid = s.stxnamespace WHERE n.nspname = $1`,
+    );
+    objects.push(...others.map((o) => ({ key: o.key, description: '' })));
+    return objects;
+  } finally {
+    await client.query('ROLLBACK');
+  }
+}
+
+/** An object the database may hold although the model cannot describe it: a whole table, or one object by key. */
+export type AllowedExtra = ({ table: string } | { key: string }) & { reason: string };
+
+function allows(extra: AllowedExtra, key: string): boolean {
+  if ('key' in extra) return extra.key === key;
+  // A table's parts are keyed `<kind> <table>` or `<kind> <table>.<name>`.
+  return key.endsWith(` ${extra.table}`) || key.includes(` ${extra.table}.`);
+}
+
+/**
+ * A readable diff, one line per object, sorted by key: `- key: description` is what the model wants and the
+ * database lacks (or holds differently), `+ key: description` what the database holds that the model lacks,
+ * `? key` an allowed extra that no longer exists (so the list of exceptions cannot rot). Empty when all agree.
+ */
+export function modelDrift(expected: DbObject[], actual: DbObject[], allowed: AllowedExtra[] = []): string[] {
+  const render = (o: DbObject) => (o.description ? `${o.key}: ${o.description}` : o.key);
+  const want = new Map(expected.map((o) => [render(o), o.key]));
+  const have = new Map(actual.filter((o) => !allowed.some((extra) => allows(extra, o.key))).map((o) => [render(o), o.key]));
+  const lines = [
+    ...[...want].filter(([line]) => !have.has(line)).map(([line, key]) => ({ key, sign: '-', line })),
+    ...[...have].filter(([line]) => !want.has(line)).map(([line, key]) => ({ key, sign: '+', line })),
+    ...allowed
+      .filter((extra) => !actual.some((o) => allows(extra, o.key)))
+      .map((extra) => {
+        const key = 'key' in extra ? extra.key : `table ${extra.table}`;
+        return { key, sign: '?', line: `${key} is allowed (${extra.reason}) but absent` };
+      }),
+  ];
+  const order = { '-': 0, '+': 1, '?': 2 } as Record<string, number>;
+  return lines
+    .sort((a, b) => a.key.localeCompare(b.key) || order[a.sign] - order[b.sign])
+    .map(({ sign, line }) => `${sign} ${line}`);
+}
