@@ -1,14 +1,11 @@
 // Tenant administration CLI: `npm run tenants -- <command>`. Parses arguments and calls services in src/.
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { parseArgs } from 'node:util';
-import { AppModule } from '../src/app.module';
-import { nestLogLevels, resolveRuntime } from '../src/bootstrap';
-import { ConfigError, loadConfig } from '../src/config/config';
+import { ConfigError } from '../src/config/config';
 import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-record';
 import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.repository';
 import { AppError } from '../src/graphql/app-error';
 import { TenantProvisioner } from '../src/tenancy/tenant-provisioner.service';
+import { EXIT, parse, readStdin, UsageError, withContext, type Command } from './cli.util';
 
 const USAGE = `Usage: npm run tenants -- <command>
 
@@ -16,13 +13,13 @@ const USAGE = `Usage: npm run tenants -- <command>
   list [--json]
 `;
 
-class UsageError extends Error {}
+const COMMANDS: Record<string, Command> = { create, list };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === 'create') return create(rest);
-  if (command === 'list') return list(rest);
-  throw new UsageError(command ? `Unknown command "${command}"` : 'No command given');
+  const run = command === undefined ? undefined : COMMANDS[command];
+  if (!run) throw new UsageError(command ? `Unknown command "${command}"` : 'No command given');
+  return run(rest);
 }
 
 async function create(args: string[]): Promise<number> {
@@ -68,45 +65,12 @@ async function list(args: string[]): Promise<number> {
   });
 }
 
-type Context = Awaited<ReturnType<typeof NestFactory.createApplicationContext>>;
-
-async function withContext(run: (app: Context) => Promise<number>): Promise<number> {
-  // Progress and logs go to stderr: stdout carries only the command's output (e.g. --json).
-  const runtime = await resolveRuntime(loadConfig(), (message) => process.stderr.write(`${message}\n`));
-  const app = await NestFactory.createApplicationContext(AppModule.forOperations(runtime.config), {
-    logger: nestLogLevels('warn'),
-  });
-  try {
-    return await run(app);
-  } finally {
-    await app.close();
-    await runtime.stop();
-  }
-}
-
-function parse<T extends Parameters<typeof parseArgs>[0] extends infer C ? C extends { options?: infer O } ? O : never : never>(
-  args: string[],
-  options: T,
-) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof UsageError) {
       process.stderr.write(`${error.message}\n\n${USAGE}`);
-      process.exit(2);
+      process.exit(EXIT.usage);
     }
     if (error instanceof AppError) {
       const fields = error.details.fields as Record<string, string> | undefined;
@@ -115,6 +79,6 @@ main(process.argv.slice(2)).then(
     } else {
       process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}\n`);
     }
-    process.exit(1);
+    process.exit(EXIT.failed);
   },
 );
