@@ -7,7 +7,8 @@ import type { AppConfig, LogLevel } from './config/config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { ErrorCode, graphqlErrorBody, httpStatusFor } from './graphql/app-error';
 
-export const MAX_BODY_BYTES = 256 * 1024;
+// 100 KiB: a 10,000-character description still fits even when every character is JSON-escaped (60 KB).
+export const MAX_BODY_BYTES = 100 * 1024;
 
 export interface Runtime {
   config: AppConfig & { databaseUrl: string };

@@ -14,6 +14,7 @@ export enum ErrorCode {
   BAD_REQUEST = 'BAD_REQUEST',
   GRAPHQL_PARSE_FAILED = 'GRAPHQL_PARSE_FAILED',
   GRAPHQL_VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED',
+  QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -36,6 +37,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.BAD_REQUEST:
     case ErrorCode.GRAPHQL_PARSE_FAILED:
     case ErrorCode.GRAPHQL_VALIDATION_FAILED:
+    case ErrorCode.QUERY_TOO_COMPLEX:
       return 400;
     case ErrorCode.INTERNAL_SERVER_ERROR:
       return 500;

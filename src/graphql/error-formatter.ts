@@ -3,6 +3,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { GraphQLFormattedError } from 'graphql';
 import { TenantContext } from '../tenancy/tenant-context';
 import { AppError, ErrorCode } from './app-error';
+import { queryTooComplexBehind } from './query-limits';
 
 // Codes Apollo itself assigns to requests it rejects; they are safe to pass through.
 const APOLLO_CODES = new Set<string>([
@@ -17,10 +18,19 @@ const APOLLO_CODES = new Set<string>([
 
 const logger = new Logger('GraphQL');
 
-/** The one place errors become client-visible: typed codes, never stack traces or internals. */
-export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+/**
+ * The one place errors become client-visible: typed codes, never stack traces or internals.
+ * `hideSuggestions` (production) drops "Did you mean …?" hints, including those graphql-js adds to variable
+ * errors, which Apollo's hideSchemaDetailsFromClientErrors does not reach.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown, hideSuggestions = false): GraphQLFormattedError {
   const original = unwrapResolverError(error);
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+  // Apollo reports our limit rules as GRAPHQL_VALIDATION_FAILED and the token limit as GRAPHQL_PARSE_FAILED.
+  const tooComplex = queryTooComplexBehind(original);
+  if (tooComplex) {
+    return { ...base, message: tooComplex.message, extensions: { ...tooComplex.extensions } };
+  }
   if (original instanceof AppError) {
     return { ...base, message: original.message, extensions: { code: original.code, ...original.details } };
   }
@@ -29,7 +39,7 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown): G
   }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && APOLLO_CODES.has(code)) {
-    return { ...base, extensions: { code } };
+    return { ...base, message: hideSuggestions ? base.message.replace(/ ?Did you mean .+?\?$/, '') : base.message, extensions: { code } };
   }
   const context = TenantContext.current();
   logger.error(

@@ -206,10 +206,10 @@ describe('bad input over HTTP', () => {
       expect(created.body.data?.createProject).toMatchObject(input);
     });
 
-    it('answers a body over 256 KiB with PAYLOAD_TOO_LARGE (HTTP 413)', async () => {
+    it('answers a body over 100 KiB with PAYLOAD_TOO_LARGE (HTTP 413)', async () => {
       const body = JSON.stringify({
         query: 'mutation ($input: CreateProjectInput!) { createProject(input: $input) { id } }',
-        variables: { input: { name: 'big', description: 'x'.repeat(256 * 1024) } },
+        variables: { input: { name: 'big', description: 'x'.repeat(100 * 1024) } },
       });
       expectRejected(await post(api.baseUrl, '/graphql', body, headersFor(as(t), api.port)), 'PAYLOAD_TOO_LARGE', 413);
     });
