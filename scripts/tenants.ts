@@ -4,16 +4,19 @@ import { ConfigError } from '../src/config/config';
 import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-record';
 import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.repository';
 import { AppError } from '../src/graphql/app-error';
-import { TenantProvisioner } from '../src/tenancy/tenant-provisioner.service';
+import { TenantLifecycleService } from '../src/control-plane/tenant-lifecycle.service';
 import { EXIT, parse, readStdin, UsageError, withContext, type Command } from './cli.util';
+import { migrate, MIGRATE_USAGE } from './migrate.command';
+import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, restore, resume, show, suspend, update } from './tenant-lifecycle.commands';
 
 const USAGE = `Usage: npm run tenants -- <command>
 
   create <id> --name <name> --admin-email <email> (--admin-password <p> | --admin-password-stdin) [--plan ${TENANT_PLANS.join('|')}]
   list [--json]
+${LIFECYCLE_USAGE}${MIGRATE_USAGE}
 `;
 
-const COMMANDS: Record<string, Command> = { create, list };
+const COMMANDS: Record<string, Command> = { create, list, migrate, show, update, suspend, resume, delete: deleteTenant, restore, domains };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -39,13 +42,13 @@ async function create(args: string[]): Promise<number> {
   const password = values['admin-password'] ?? (await readStdin()).replace(/\r?\n$/, '');
   return withContext(async (app) => {
     const started = Date.now();
-    const tenant = await app.get(TenantProvisioner).create({
+    const tenant = await app.get(TenantLifecycleService).create({
       id,
       name: values.name!,
       plan: (values.plan ?? 'free') as TenantPlan,
       adminEmail: values['admin-email']!,
       adminPassword: password,
-    });
+    }, cliActor());
     process.stderr.write(`Created tenant ${tenant.id} (schema ${tenant.schemaName}) in ${Date.now() - started} ms\n`);
     return 0;
   });

@@ -4,13 +4,15 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
 import { migrateControlPlane } from './control-plane-migrator';
+import { TenantLifecycleService } from './tenant-lifecycle.service';
 import { TenantRegistryRepository } from './tenant-registry.repository';
 import { TenantRegistry } from './tenant-registry.service';
 
 @Global()
 @Module({
-  providers: [TenantRegistryRepository, TenantRegistry],
-  exports: [TenantRegistryRepository, TenantRegistry],
+  // TenantLifecycleService also uses TenancyModule's (global) provisioner and connection LRU.
+  providers: [TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
+  exports: [TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
 })
 export class ControlPlaneModule implements OnModuleInit {
   constructor(

@@ -1,6 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { SHARED_POOL } from '../database/database.module';
+import { AppError, ErrorCode } from '../graphql/app-error';
+import { quoteIdentifier } from '../tenancy/tenant-id.util';
 import { CONTROL_SCHEMA } from './control-plane-migrator';
 import type { TenantPlan, TenantRecord, TenantStatus } from './tenant-record';
 
@@ -32,6 +34,34 @@ function toRecord(row: TenantRow): TenantRecord {
 }
 
 type Queryable = Pool | PoolClient;
+
+export interface TenantDomain {
+  domain: string;
+  createdAt: Date;
+}
+
+export interface MigrationSummary {
+  lastMigration: string | null;
+  appliedCount: number;
+  updatedAt: Date;
+}
+
+export interface AuditEntry {
+  tenantId: string;
+  action: string;
+  actor: string;
+  result: 'ok' | 'error';
+  /** What was asked and what changed; never secrets. */
+  details: Record<string, unknown>;
+}
+
+export interface AuditRecord extends AuditEntry {
+  id: string;
+  at: Date;
+}
+
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
 
 /** The control-plane registry: the only SQL that sees every tenant. */
 @Injectable()
@@ -97,6 +127,14 @@ export class TenantRegistryRepository {
     );
   }
 
+  /** Every tenant's migration summary (tenant id → last migration and count), for fleet planning in one query. */
+  async listMigrationSummaries(): Promise<Map<string, { lastMigration: string | null; appliedCount: number }>> {
+    const { rows } = await this.crossTenantPool.query<{ tenant_id: string; last_migration: string | null; applied_count: number }>(
+      `SELECT tenant_id, last_migration, applied_count FROM ${CONTROL_SCHEMA}.tenant_migration_summary`,
+    );
+    return new Map(rows.map((row) => [row.tenant_id, { lastMigration: row.last_migration, appliedCount: row.applied_count }]));
+  }
+
   async recordMigrations(tenantId: string, lastMigration: string | null, appliedCount: number, db: Queryable): Promise<void> {
     await db.query(
       `INSERT INTO ${CONTROL_SCHEMA}.tenant_migration_summary (tenant_id, last_migration, applied_count, updated_at)
@@ -109,5 +147,110 @@ export class TenantRegistryRepository {
 
   async delete(id: string, db: Queryable = this.crossTenantPool): Promise<void> {
     await db.query(`DELETE FROM ${TENANTS} WHERE id = $1`, [id]);
+  }
+
+  /** Runs `run` in one transaction on one pooled connection. */
+  async inTransaction<T>(run: (db: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.crossTenantPool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await run(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Moves a tenant to `to` only if its status is one of `from` (compare-and-set); null when it was not. */
+  async transition(id: string, from: TenantStatus[], to: TenantStatus, db: Queryable = this.crossTenantPool): Promise<TenantRecord | null> {
+    const { rows } = await db.query<TenantRow>(
+      `UPDATE ${TENANTS}
+          SET status = $3, updated_at = now(), deleted_at = CASE WHEN $3 = 'DELETED' THEN now() ELSE NULL END
+        WHERE id = $1 AND status = ANY($2::text[])
+        RETURNING ${COLUMNS}`,
+      [id, from, to],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async update(id: string, changes: { name?: string; plan?: TenantPlan }, db: Queryable = this.crossTenantPool): Promise<TenantRecord | null> {
+    const { rows } = await db.query<TenantRow>(
+      `UPDATE ${TENANTS} SET name = coalesce($2, name), plan = coalesce($3, plan), updated_at = now()
+        WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, changes.name ?? null, changes.plan ?? null],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /**
+   * Drops the tenant's schema and its registry row (domains and summary cascade) in the caller's transaction.
+   * Refuses while a create of the same id holds its provisioning lock.
+   */
+  async deleteWithSchema(tenant: TenantRecord, db: PoolClient): Promise<void> {
+    const { rows } = await db.query<{ locked: boolean }>(
+      `SELECT pg_try_advisory_xact_lock(hashtext('tenantry:tenant'), hashtext($1)) AS locked`,
+      [tenant.id],
+    );
+    if (!rows[0].locked) throw new AppError(ErrorCode.CONFLICT, `Tenant "${tenant.id}" is being provisioned by another process`);
+    await db.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(tenant.schemaName)} CASCADE`);
+    await db.query(`DELETE FROM ${TENANTS} WHERE id = $1`, [tenant.id]);
+  }
+
+  async getMigrationSummary(tenantId: string): Promise<MigrationSummary | null> {
+    const { rows } = await this.crossTenantPool.query<{ last_migration: string | null; applied_count: number; updated_at: Date }>(
+      `SELECT last_migration, applied_count, updated_at FROM ${CONTROL_SCHEMA}.tenant_migration_summary WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    const row = rows[0];
+    return row ? { lastMigration: row.last_migration, appliedCount: row.applied_count, updatedAt: row.updated_at } : null;
+  }
+
+  async listDomains(tenantId: string): Promise<TenantDomain[]> {
+    const { rows } = await this.crossTenantPool.query<{ domain: string; created_at: Date }>(
+      `SELECT domain, created_at FROM ${CONTROL_SCHEMA}.tenant_domains WHERE tenant_id = $1 ORDER BY domain`,
+      [tenantId],
+    );
+    return rows.map((row) => ({ domain: row.domain, createdAt: row.created_at }));
+  }
+
+  /** Throws CONFLICT when any tenant already has `domain`, TENANT_NOT_FOUND when the tenant is gone. */
+  async addDomain(tenantId: string, domain: string, db: Queryable = this.crossTenantPool): Promise<void> {
+    try {
+      await db.query(`INSERT INTO ${CONTROL_SCHEMA}.tenant_domains (domain, tenant_id) VALUES ($1, $2)`, [domain, tenantId]);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === UNIQUE_VIOLATION) throw new AppError(ErrorCode.CONFLICT, `The domain ${domain} already belongs to a tenant`);
+      if (code === FOREIGN_KEY_VIOLATION) throw new AppError(ErrorCode.TENANT_NOT_FOUND, `Unknown tenant "${tenantId}"`);
+      throw error;
+    }
+  }
+
+  /** Whether the tenant had `domain`. */
+  async removeDomain(tenantId: string, domain: string, db: Queryable = this.crossTenantPool): Promise<boolean> {
+    const { rowCount } = await db.query(`DELETE FROM ${CONTROL_SCHEMA}.tenant_domains WHERE domain = $1 AND tenant_id = $2`, [domain, tenantId]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  async recordAudit(entry: AuditEntry, db: Queryable = this.crossTenantPool): Promise<void> {
+    await db.query(
+      `INSERT INTO ${CONTROL_SCHEMA}.tenant_audit (tenant_id, action, actor, result, details) VALUES ($1, $2, $3, $4, $5)`,
+      [entry.tenantId, entry.action, entry.actor, entry.result, JSON.stringify(entry.details)],
+    );
+  }
+
+  /** The newest `limit` audit rows of a tenant, newest first. */
+  async listAudit(tenantId: string, limit: number): Promise<AuditRecord[]> {
+    const { rows } = await this.crossTenantPool.query<{
+      id: string; tenant_id: string; action: string; actor: string; at: Date; result: 'ok' | 'error'; details: Record<string, unknown>;
+    }>(
+      `SELECT id, tenant_id, action, actor, at, result, details FROM ${CONTROL_SCHEMA}.tenant_audit
+        WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`,
+      [tenantId, limit],
+    );
+    return rows.map((row) => ({ id: row.id, tenantId: row.tenant_id, action: row.action, actor: row.actor, at: row.at, result: row.result, details: row.details }));
   }
 }

@@ -9,11 +9,18 @@ import type { TenantRecord } from './tenant-record';
 import { TenantRegistryRepository } from './tenant-registry.repository';
 
 export const TENANT_CHANGED_CHANNEL = 'tenantry_tenant_changed';
+/** Payload prefix of a custom-domain change; tenant ids cannot contain ':'. */
+export const DOMAIN_CHANGED_PREFIX = 'domain:';
 const REDIS_PREFIX = 'tenantry:tenant:v1:';
 
 // null is cached too: unknown ids are answered without a database round trip.
 interface Cached {
   tenant: TenantRecord | null;
+}
+
+// A domain maps to a tenant id, not a record: status changes then reach domain lookups through the id cache.
+interface CachedDomain {
+  tenantId: string | null;
 }
 
 /**
@@ -24,6 +31,7 @@ interface Cached {
 export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(TenantRegistry.name);
   private readonly local: LRUCache<string, Cached>;
+  private readonly domains: LRUCache<string, CachedDomain>;
   private listener?: Client;
   private reconnect?: NodeJS.Timeout;
   private closing = false;
@@ -43,6 +51,15 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
       fetchMethod: (id) => {
         this.stats.misses++;
         return this.load(id);
+      },
+    });
+    this.domains = new LRUCache<string, CachedDomain>({
+      max: 10_000,
+      ttl: Math.max(config.tenantCacheTtlMs, 1),
+      ignoreFetchAbort: true,
+      fetchMethod: async (domain) => {
+        this.stats.misses++;
+        return { tenantId: (await this.repository.getByDomain(domain))?.id ?? null };
       },
     });
   }
@@ -65,6 +82,18 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
     return cached?.tenant ?? null;
   }
 
+  /** The tenant whose custom domain is `domain` (normalised), or null. */
+  async resolveDomain(domain: string): Promise<TenantRecord | null> {
+    if (this.config.tenantCacheTtlMs === 0) return this.repository.getByDomain(domain);
+    if (this.domains.has(domain)) this.stats.hits++;
+    const cached = await this.domains.fetch(domain);
+    return cached?.tenantId ? this.resolve(cached.tenantId) : null;
+  }
+
+  invalidateDomain(domain: string): void {
+    this.domains.delete(domain);
+  }
+
   async invalidate(id: string): Promise<void> {
     this.local.delete(id);
     await this.redis?.del(REDIS_PREFIX + id).catch(() => undefined);
@@ -82,12 +111,15 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.config.databaseUrl, application_name: 'tenantry-listener' });
     client.on('notification', (message) => {
-      if (message.payload) void this.invalidate(message.payload);
+      const payload = message.payload;
+      if (payload?.startsWith(DOMAIN_CHANGED_PREFIX)) this.invalidateDomain(payload.slice(DOMAIN_CHANGED_PREFIX.length));
+      else if (payload) void this.invalidate(payload);
     });
     client.on('error', () => undefined);
     client.on('end', () => {
       // Notifications missed while away are bounded by the cache TTL.
       this.local.clear();
+      this.domains.clear();
       this.scheduleReconnect();
     });
     try {

@@ -28,20 +28,34 @@ interface Outcome {
   headers: Record<string, string>;
   /** Every id the registry was asked about. */
   lookups: string[];
+  /** Every custom domain the registry was asked about. */
+  domainLookups: string[];
 }
+
+const DOMAINS = new Map([
+  ['shop.example.org', 'acme'],
+  ['frozen.example.org', 'frozen'],
+  ['gone.example.org', 'gone'],
+]);
 
 async function run(headers: Record<string, string | string[]>, registryFails = false): Promise<Outcome> {
   const lookups: string[] = [];
+  const domainLookups: string[] = [];
   const registry = {
     resolve: async (id: string) => {
       lookups.push(id);
       if (registryFails) throw new Error('connection refused');
       return TENANTS.get(id) ?? null;
     },
+    resolveDomain: async (domain: string) => {
+      domainLookups.push(domain);
+      if (registryFails) throw new Error('connection refused');
+      return TENANTS.get(DOMAINS.get(domain) ?? '') ?? null;
+    },
   } as unknown as TenantRegistry;
   const middleware = new TenantMiddleware(loadConfig({ NODE_ENV: 'test', BASE_DOMAIN: BASE }), registry);
 
-  const outcome: Outcome = { headers: {}, lookups };
+  const outcome: Outcome = { headers: {}, lookups, domainLookups };
   const res = {
     status(code: number) {
       outcome.status = code;
@@ -118,10 +132,55 @@ describe('TenantMiddleware', () => {
   });
 
   it('never asks the registry about hosts it rejects or ids that are malformed', async () => {
-    const rejected: Record<string, string>[] = [{ host: `x.acme.${BASE}` }, { host: 'acme.evil.test' }, { host: BASE, 'x-tenant-id': 'ACME' }, { host: `www.${BASE}` }];
+    const rejected: Record<string, string>[] = [
+      { host: `x.acme.${BASE}` },
+      { host: BASE, 'x-tenant-id': 'ACME' },
+      { host: `www.${BASE}` },
+      { host: 'shop_1.example.org' },
+      { host: 'localhost-only' },
+      { host: '10.0.0.999' },
+    ];
     for (const headers of rejected) {
-      expect((await run(headers)).lookups).toEqual([]);
+      const outcome = await run(headers);
+      expect(outcome.code).toBe('TENANT_NOT_FOUND');
+      expect([...outcome.lookups, ...outcome.domainLookups]).toEqual([]);
     }
+  });
+
+  describe('custom domains', () => {
+    it.each([
+      ['the domain', { host: 'shop.example.org' }],
+      ['the domain in upper case with a port', { host: 'SHOP.Example.org:8443' }],
+      ['the domain and the same header', { host: 'shop.example.org', 'x-tenant-id': 'acme' }],
+    ])('resolve the tenant from %s', async (_how, headers) => {
+      const outcome = await run(headers);
+      expect(outcome.status).toBeUndefined();
+      expect(tenantOf(outcome)).toBe('acme');
+      expect(outcome.domainLookups).toEqual(['shop.example.org']);
+    });
+
+    it('answer TENANT_MISMATCH when the header names another tenant than the domain', async () => {
+      const outcome = await run({ host: 'shop.example.org', 'x-tenant-id': 'globex' });
+      expect(outcome.status).toBe(400);
+      expect(outcome.code).toBe('TENANT_MISMATCH');
+    });
+
+    it.each([
+      ['an unknown domain', 'nobody.example.org', 'TENANT_NOT_FOUND'],
+      ['the domain of a deleted tenant', 'gone.example.org', 'TENANT_NOT_FOUND'],
+      ['the domain of a suspended tenant', 'frozen.example.org', 'TENANT_SUSPENDED'],
+    ])('answer %s like its tenant id', async (_what, host, code) => {
+      const outcome = await run({ host });
+      expect(outcome.context).toBeUndefined();
+      expect(outcome.code).toBe(code);
+    });
+
+    it('answer INTERNAL_SERVER_ERROR when the registry fails', async () => {
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      const outcome = await run({ host: 'shop.example.org' }, true).finally(() => logged.mockRestore());
+      expect(outcome.status).toBe(500);
+      expect(outcome.code).toBe('INTERNAL_SERVER_ERROR');
+    });
   });
 
   it.each([

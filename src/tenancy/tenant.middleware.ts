@@ -4,16 +4,22 @@ import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import type { TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { AppError, ErrorCode, graphqlErrorBody, httpStatusFor } from '../graphql/app-error';
 import { TenantContext } from './tenant-context';
+import { isCustomDomainCandidate } from './tenant-domain.util';
 import { isValidTenantId } from './tenant-id.util';
 
 export const TENANT_HEADER = 'x-tenant-id';
 
+/** What the Host header names: nothing (bare domain or IP), a subdomain's tenant id, or a custom domain. */
+type HostName = { kind: 'none' } | { kind: 'subdomain'; id: string } | { kind: 'custom'; domain: string };
+
 /**
  * Binds each /graphql request to exactly one tenant before anything else runs:
- * `<id>.<BASE_DOMAIN>` names it; a bare BASE_DOMAIN or an IP needs `x-tenant-id`; both must agree.
+ * `<id>.<BASE_DOMAIN>` or a tenant's custom domain names it; a bare BASE_DOMAIN or an IP needs `x-tenant-id`;
+ * host and header must agree.
  */
 @Injectable()
 export class TenantMiddleware implements NestMiddleware {
@@ -25,21 +31,11 @@ export class TenantMiddleware implements NestMiddleware {
   ) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
-    let tenantId: string;
+    let tenant: TenantRecord | null;
     try {
-      tenantId = this.tenantIdOf(req);
+      tenant = await this.tenantOf(req);
     } catch (error) {
       return reject(res, error as AppError);
-    }
-    // Malformed ids are answered exactly like unknown ones and never reach the registry.
-    const tenant = isValidTenantId(tenantId)
-      ? await this.registry.resolve(tenantId).catch((error: Error) => {
-          this.logger.error(`Tenant lookup failed for ${tenantId}: ${error.stack ?? error.message}`);
-          return undefined;
-        })
-      : null;
-    if (tenant === undefined) {
-      return reject(res, new AppError(ErrorCode.INTERNAL_SERVER_ERROR, 'The tenant registry is unavailable'));
     }
     if (!tenant || tenant.status === 'PROVISIONING' || tenant.status === 'DELETED') {
       return reject(res, new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant'));
@@ -52,10 +48,19 @@ export class TenantMiddleware implements NestMiddleware {
     TenantContext.run({ tenant, requestId }, next);
   }
 
-  private tenantIdOf(req: Request): string {
+  private async tenantOf(req: Request): Promise<TenantRecord | null> {
     const header = req.headers[TENANT_HEADER];
     if (Array.isArray(header)) throw new AppError(ErrorCode.TENANT_NOT_FOUND, `Send one ${TENANT_HEADER} header`);
-    const fromHost = this.tenantIdFromHost(req.headers.host ?? '');
+    const host = this.nameOfHost(req.headers.host ?? '');
+    if (host.kind === 'custom') {
+      const tenant = await this.lookup(host.domain, () => this.registry.resolveDomain(host.domain));
+      if (!tenant) throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'This host serves no tenant');
+      if (header !== undefined && header !== tenant.id) {
+        throw new AppError(ErrorCode.TENANT_MISMATCH, `The ${TENANT_HEADER} header names another tenant than the host`);
+      }
+      return tenant;
+    }
+    const fromHost = host.kind === 'subdomain' ? host.id : undefined;
     if (fromHost !== undefined && header !== undefined && header !== fromHost) {
       throw new AppError(ErrorCode.TENANT_MISMATCH, `The ${TENANT_HEADER} header names another tenant than the host`);
     }
@@ -63,18 +68,31 @@ export class TenantMiddleware implements NestMiddleware {
     if (id === undefined) {
       throw new AppError(ErrorCode.TENANT_NOT_FOUND, `Call <tenant>.${this.config.baseDomain} or send ${TENANT_HEADER}`);
     }
-    return id;
+    // Malformed ids are answered exactly like unknown ones and never reach the registry.
+    return isValidTenantId(id) ? this.lookup(id, () => this.registry.resolve(id)) : null;
   }
 
-  /** The tenant named by the Host header; undefined when the host names none (bare domain or IP). */
-  private tenantIdFromHost(rawHost: string): string | undefined {
+  private async lookup(what: string, resolve: () => Promise<TenantRecord | null>): Promise<TenantRecord | null> {
+    try {
+      return await resolve();
+    } catch (error) {
+      this.logger.error(`Tenant lookup failed for ${what}: ${(error as Error).stack ?? String(error)}`);
+      throw new AppError(ErrorCode.INTERNAL_SERVER_ERROR, 'The tenant registry is unavailable');
+    }
+  }
+
+  private nameOfHost(rawHost: string): HostName {
     const host = stripPort(rawHost.trim().toLowerCase());
     const base = this.config.baseDomain;
-    if (host === '' || host === base || isIP(host.replace(/^\[|\]$/g, '')) !== 0) return undefined;
-    if (!host.endsWith(`.${base}`)) throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'This host serves no tenant');
+    if (host === '' || host === base || isIP(host.replace(/^\[|\]$/g, '')) !== 0) return { kind: 'none' };
+    if (!host.endsWith(`.${base}`)) {
+      // Only well-formed DNS names outside BASE_DOMAIN are looked up as custom domains.
+      if (isCustomDomainCandidate(host, base)) return { kind: 'custom', domain: host };
+      throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'This host serves no tenant');
+    }
     const label = host.slice(0, -(base.length + 1));
     if (label.includes('.')) throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'Nested subdomains serve no tenant');
-    return label;
+    return { kind: 'subdomain', id: label };
   }
 }
 

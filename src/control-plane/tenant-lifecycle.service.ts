@@ -1,0 +1,224 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { PoolClient } from 'pg';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { AppError, badUserInput, ErrorCode } from '../graphql/app-error';
+import { TenantConnectionService } from '../tenancy/tenant-connection.service';
+import { customDomainProblem, normalizeDomain } from '../tenancy/tenant-domain.util';
+import { isValidTenantId, tenantIdProblem } from '../tenancy/tenant-id.util';
+import { TenantProvisioner, type NewTenant } from '../tenancy/tenant-provisioner.service';
+import { TENANT_PLANS, type TenantPlan, type TenantRecord, type TenantStatus } from './tenant-record';
+import {
+  TenantRegistryRepository,
+  type AuditRecord,
+  type MigrationSummary,
+  type TenantDomain,
+} from './tenant-registry.repository';
+
+export type LifecycleAction =
+  | 'create'
+  | 'update'
+  | 'suspend'
+  | 'resume'
+  | 'delete'
+  | 'restore'
+  | 'hard-delete'
+  | 'domain-add'
+  | 'domain-remove';
+
+export interface TenantOverview {
+  tenant: TenantRecord;
+  domains: TenantDomain[];
+  migrations: MigrationSummary | null;
+  /** Newest first. */
+  audit: AuditRecord[];
+}
+
+interface Transition {
+  from: TenantStatus[];
+  to: TenantStatus;
+  /** Why the transition is refused from any other status. */
+  rule: string;
+}
+
+const TRANSITIONS = {
+  suspend: { from: ['ACTIVE'], to: 'SUSPENDED', rule: 'only an ACTIVE tenant can be suspended' },
+  resume: { from: ['SUSPENDED'], to: 'ACTIVE', rule: 'only a SUSPENDED tenant can be resumed' },
+  delete: { from: ['ACTIVE', 'SUSPENDED'], to: 'DELETED', rule: 'only an ACTIVE or SUSPENDED tenant can be deleted' },
+  restore: { from: ['DELETED'], to: 'ACTIVE', rule: 'only a DELETED tenant can be restored' },
+} satisfies Record<string, Transition>;
+
+const AUDIT_ROWS_SHOWN = 10;
+
+/**
+ * The tenant lifecycle for operators (CLI, later the admin API): every action is validated before any SQL,
+ * applied atomically, and leaves an audit row — `ok` in the action's own transaction, `error` when it failed.
+ */
+@Injectable()
+export class TenantLifecycleService {
+  private readonly logger = new Logger(TenantLifecycleService.name);
+
+  constructor(
+    private readonly registry: TenantRegistryRepository,
+    private readonly provisioner: TenantProvisioner,
+    private readonly connections: TenantConnectionService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(input: NewTenant, actor: string): Promise<TenantRecord> {
+    // An invalid id is the provisioner's to report (with every other bad field), and is not audited.
+    if (!isValidTenantId(input.id)) return this.provisioner.create(input);
+    const details = { name: input.name, plan: input.plan ?? 'free', adminEmail: input.adminEmail };
+    try {
+      const tenant = await this.provisioner.create(input);
+      await this.registry.recordAudit({ tenantId: tenant.id, action: 'create', actor, result: 'ok', details });
+      return tenant;
+    } catch (error) {
+      await this.auditFailure(input.id, 'create', actor, details, error);
+      throw error;
+    }
+  }
+
+  async show(id: string): Promise<TenantOverview> {
+    const tenant = await this.require(checkId(id), undefined, true);
+    const [domains, migrations, audit] = await Promise.all([
+      this.registry.listDomains(id),
+      this.registry.getMigrationSummary(id),
+      this.registry.listAudit(id, AUDIT_ROWS_SHOWN),
+    ]);
+    return { tenant, domains, migrations, audit };
+  }
+
+  async update(id: string, changes: { name?: string; plan?: string }, actor: string): Promise<TenantRecord> {
+    checkId(id);
+    const fields: Record<string, string> = {};
+    if (changes.name === undefined && changes.plan === undefined) fields.name = 'give a name or a plan to change';
+    if (changes.name !== undefined && (changes.name.trim().length === 0 || changes.name.length > 200)) fields.name = 'must be 1-200 characters';
+    if (changes.plan !== undefined && !TENANT_PLANS.includes(changes.plan as TenantPlan)) fields.plan = `must be one of ${TENANT_PLANS.join(', ')}`;
+    if (Object.keys(fields).length > 0) throw badUserInput('Invalid tenant update', fields);
+    const change = { name: changes.name, plan: changes.plan as TenantPlan | undefined };
+    return this.audited(id, 'update', actor, { ...change }, async (db) => {
+      const before = await this.require(id, db);
+      const after = (await this.registry.update(id, change, db))!;
+      return { result: after, details: { before: { name: before.name, plan: before.plan } } };
+    });
+  }
+
+  suspend(id: string, actor: string): Promise<TenantRecord> {
+    return this.transition(id, 'suspend', actor);
+  }
+
+  resume(id: string, actor: string): Promise<TenantRecord> {
+    return this.transition(id, 'resume', actor);
+  }
+
+  /** Soft delete: DELETED with deletedAt; the schema and its data stay until a hard delete. */
+  softDelete(id: string, actor: string): Promise<TenantRecord> {
+    return this.transition(id, 'delete', actor);
+  }
+
+  restore(id: string, actor: string): Promise<TenantRecord> {
+    return this.transition(id, 'restore', actor);
+  }
+
+  /** Drops the schema (CASCADE) and the registry row; domains and migration summary go with it. Irreversible. */
+  async hardDelete(id: string, actor: string): Promise<void> {
+    checkId(id);
+    const dropped = await this.audited(id, 'hard-delete', actor, {}, async (db) => {
+      const tenant = await this.require(id, db, true);
+      await this.registry.deleteWithSchema(tenant, db);
+      return { result: tenant, details: { status: tenant.status, schema: tenant.schemaName } };
+    });
+    // A client cached for the dropped schema would only fail; queries already running finish first.
+    this.connections.release(dropped.schemaName);
+  }
+
+  async addDomain(id: string, hostname: string, actor: string): Promise<string> {
+    checkId(id);
+    const domain = this.checkDomain(hostname);
+    await this.audited(id, 'domain-add', actor, { domain }, async (db) => {
+      await this.require(id, db);
+      await this.registry.addDomain(id, domain, db);
+      return { result: undefined };
+    });
+    return domain;
+  }
+
+  async removeDomain(id: string, hostname: string, actor: string): Promise<string> {
+    checkId(id);
+    const domain = normalizeDomain(hostname);
+    await this.audited(id, 'domain-remove', actor, { domain }, async (db) => {
+      await this.require(id, db);
+      if (!(await this.registry.removeDomain(id, domain, db))) {
+        throw new AppError(ErrorCode.NOT_FOUND, `Tenant "${id}" has no domain ${domain}`);
+      }
+      return { result: undefined };
+    });
+    return domain;
+  }
+
+  private async transition(id: string, action: keyof typeof TRANSITIONS, actor: string): Promise<TenantRecord> {
+    checkId(id);
+    const { from, to, rule }: Transition = TRANSITIONS[action];
+    return this.audited(id, action, actor, {}, async (db) => {
+      const before = await this.require(id, db);
+      // Compare-and-set: a concurrent change between the read and the update is refused, not overwritten.
+      const after = await this.registry.transition(id, from, to, db);
+      if (!after) throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is ${before.status}: ${rule}`);
+      return { result: after, details: { from: before.status, to } };
+    });
+  }
+
+  private checkDomain(hostname: string): string {
+    const domain = normalizeDomain(hostname);
+    const problem = customDomainProblem(domain, this.config.baseDomain);
+    if (problem) throw badUserInput('Invalid domain', { hostname: problem });
+    return domain;
+  }
+
+  /** The tenant, or TENANT_NOT_FOUND; one still being provisioned counts as absent unless `acceptProvisioning`. */
+  private async require(id: string, db?: PoolClient, acceptProvisioning = false): Promise<TenantRecord> {
+    const tenant = await this.registry.getById(id, db);
+    if (!tenant || (!acceptProvisioning && tenant.status === 'PROVISIONING')) {
+      throw new AppError(ErrorCode.TENANT_NOT_FOUND, `Unknown tenant "${id}"`);
+    }
+    return tenant;
+  }
+
+  /** Runs `run` in a transaction that also writes the `ok` audit row; a failure is audited as `error`, then rethrown. */
+  private async audited<T>(
+    tenantId: string,
+    action: LifecycleAction,
+    actor: string,
+    details: Record<string, unknown>,
+    run: (db: PoolClient) => Promise<{ result: T; details?: Record<string, unknown> }>,
+  ): Promise<T> {
+    try {
+      return await this.registry.inTransaction(async (db) => {
+        const outcome = await run(db);
+        await this.registry.recordAudit({ tenantId, action, actor, result: 'ok', details: { ...details, ...outcome.details } }, db);
+        return outcome.result;
+      });
+    } catch (error) {
+      await this.auditFailure(tenantId, action, actor, details, error);
+      throw error;
+    }
+  }
+
+  private async auditFailure(tenantId: string, action: LifecycleAction, actor: string, details: Record<string, unknown>, error: unknown) {
+    // Only the code and message: never a stack, a query or its parameters.
+    const reason = error instanceof AppError
+      ? { code: error.code, message: error.message }
+      : { code: ErrorCode.INTERNAL_SERVER_ERROR, message: String((error as Error).message ?? error).slice(0, 500) };
+    await this.registry
+      .recordAudit({ tenantId, action, actor, result: 'error', details: { ...details, error: reason } })
+      .catch((auditError: Error) => this.logger.error(`Could not audit a failed ${action} of ${tenantId}: ${auditError.message}`));
+  }
+}
+
+/** Rejects a malformed id before it reaches SQL. */
+function checkId(id: string): string {
+  const problem = tenantIdProblem(id);
+  if (problem) throw badUserInput('Invalid tenant id', { id: problem });
+  return id;
+}

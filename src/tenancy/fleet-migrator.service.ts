@@ -1,0 +1,242 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { SHARED_POOL } from '../database/database.module';
+import type { TenantRecord } from '../control-plane/tenant-record';
+import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
+import { AppError, ErrorCode } from '../graphql/app-error';
+import { acquireFleetLock } from './fleet-migration-lock';
+import { totalsOf, type FleetMigrationReport, type FleetProgress, type FleetTenantResult } from './fleet-migration-report';
+import {
+  acceptMigrationChecksum,
+  applyMigrationInOwnTransaction,
+  loadMigrations,
+  MigrationChecksumError,
+  pendingMigrations,
+  readLedger,
+  readLedgers,
+  type MigrationFile,
+} from './migration-runner';
+
+export interface FleetMigrateOptions {
+  /** Only these tenant ids (any status but DELETED / PROVISIONING, which are reported as skipped). */
+  tenants?: string[];
+  concurrency?: number;
+  /** Migrate the first N tenants (id order) and continue only if all of them succeeded. */
+  canary?: number;
+  /** Run in waves of this many tenants. */
+  batchSize?: number;
+  /** Stop scheduling tenants after this many failed or blocked ones. */
+  maxFailures?: number;
+  dryRun?: boolean;
+  /** Defaults to config.paths.tenantMigrations. */
+  migrationsDir?: string;
+  onProgress?: (progress: FleetProgress) => void;
+}
+
+const MIGRATABLE = new Set(['ACTIVE', 'SUSPENDED']);
+// Ledgers read per statement when checking the tenants the summary calls current.
+const SWEEP_CHUNK = 100;
+
+/**
+ * Migrates every tenant schema: one transaction per migration per tenant with its ledger row, so a failure or a
+ * kill leaves each schema at a ledger version and a rerun completes the fleet. One runner at a time.
+ */
+@Injectable()
+export class FleetMigrator {
+  constructor(
+    @Inject(SHARED_POOL) private readonly pool: Pool,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly registry: TenantRegistryRepository,
+  ) {}
+
+  /** Leaves a connection of the shared pool for the registry's own queries. */
+  defaultConcurrency(): number {
+    return Math.max(1, this.config.pgPoolMax - 1);
+  }
+
+  /** Throws FleetLockedError (before changing anything) when another runner holds the lock; --dry-run takes none. */
+  async migrate(options: FleetMigrateOptions = {}): Promise<FleetMigrationReport> {
+    const lock = options.dryRun ? undefined : await acquireFleetLock(this.databaseUrl());
+    try {
+      return await this.run(options);
+    } finally {
+      await lock?.release();
+    }
+  }
+
+  /** Accepts the file's current checksum for an applied migration that changed on disk (`migrate resolve --accept`). */
+  async acceptChecksum(tenantId: string, migrationName: string, migrationsDir = this.config.paths.tenantMigrations): Promise<void> {
+    const tenant = await this.registry.getById(tenantId);
+    if (!tenant) throw new AppError(ErrorCode.NOT_FOUND, `No tenant "${tenantId}"`);
+    const migration = loadMigrations(migrationsDir).find((m) => m.name === migrationName);
+    if (!migration) throw new AppError(ErrorCode.NOT_FOUND, `No migration "${migrationName}" in ${migrationsDir}`);
+    const lock = await acquireFleetLock(this.databaseUrl());
+    try {
+      if (!(await acceptMigrationChecksum(this.pool, tenant.schemaName, migration))) {
+        throw new AppError(ErrorCode.NOT_FOUND, `Migration ${migrationName} has not been applied to tenant ${tenantId}`);
+      }
+    } finally {
+      await lock.release();
+    }
+  }
+
+  private async run(options: FleetMigrateOptions): Promise<FleetMigrationReport> {
+    const started = Date.now();
+    const migrations = loadMigrations(options.migrationsDir ?? this.config.paths.tenantMigrations);
+    const concurrency = Math.max(1, options.concurrency ?? this.defaultConcurrency());
+    const dryRun = options.dryRun ?? false;
+    const results = new Map<string, FleetTenantResult>();
+    const targets = await this.targets(options.tenants, results);
+
+    // The summary answers "current" without visiting a schema; those tenants only get a bulk checksum check.
+    const latest = migrations.at(-1)?.name ?? null;
+    const summaries = await this.registry.listMigrationSummaries();
+    const atLatest = targets.filter((t) => {
+      const summary = summaries.get(t.id);
+      return summary !== undefined && summary.lastMigration === latest && summary.appliedCount === migrations.length;
+    });
+    const behind = new Set(await this.sweep(atLatest, migrations, results));
+    const queue = targets.filter((t) => !atLatest.includes(t) || behind.has(t.id));
+
+    let halted: string | undefined;
+    let done = 0;
+    let failures = 0;
+    const visit = async (tenant: TenantRecord) => {
+      if (halted) {
+        results.set(tenant.id, { id: tenant.id, status: 'skipped', applied: [], pending: [], error: halted });
+        return;
+      }
+      const result = await this.migrateTenant(tenant, migrations, dryRun);
+      results.set(tenant.id, result);
+      if (result.status === 'failed' || result.status === 'blocked') failures++;
+      if (options.maxFailures !== undefined && failures >= options.maxFailures && !halted) {
+        halted = `stopped after ${failures} failure(s) (--max-failures ${options.maxFailures})`;
+      }
+      options.onProgress?.({ done: ++done, total: queue.length, result });
+    };
+
+    for (const [index, wave] of waves(queue, options.canary, options.batchSize).entries()) {
+      await forEachBounded(wave, concurrency, visit);
+      const canaryFailed = index === 0 && options.canary && wave.some((t) => ['failed', 'blocked'].includes(results.get(t.id)!.status));
+      if (canaryFailed && !halted) halted = `canary of ${wave.length} tenant(s) failed`;
+    }
+
+    const tenants = [...results.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return {
+      startedAt: new Date(started).toISOString(),
+      elapsedMs: Date.now() - started,
+      dryRun,
+      concurrency,
+      latestMigration: latest,
+      migrationCount: migrations.length,
+      ...(halted ? { halted } : {}),
+      tenants,
+      totals: totalsOf(tenants, queue.length),
+    };
+  }
+
+  /** The tenants to migrate, in id order; named tenants that cannot be migrated are recorded as skipped. */
+  private async targets(ids: string[] | undefined, results: Map<string, FleetTenantResult>): Promise<TenantRecord[]> {
+    const all = await this.registry.list();
+    if (!ids) return all.filter((t) => MIGRATABLE.has(t.status));
+    const byId = new Map(all.map((t) => [t.id, t]));
+    const unknown = ids.filter((id) => !byId.has(id));
+    if (unknown.length > 0) throw new AppError(ErrorCode.NOT_FOUND, `No such tenant(s): ${unknown.join(', ')}`);
+    const named = [...new Set(ids)].sort().map((id) => byId.get(id)!);
+    for (const t of named.filter((t) => !MIGRATABLE.has(t.status))) {
+      results.set(t.id, { id: t.id, status: 'skipped', applied: [], pending: [], error: `tenant is ${t.status}` });
+    }
+    return named.filter((t) => MIGRATABLE.has(t.status));
+  }
+
+  /**
+   * Checks the ledgers of tenants the summary calls current, a chunk per statement: records them as current or
+   * blocked, and returns the ids that turn out to be behind after all (or whose ledger could not be read in bulk).
+   */
+  private async sweep(tenants: TenantRecord[], migrations: MigrationFile[], results: Map<string, FleetTenantResult>): Promise<string[]> {
+    const behind: string[] = [];
+    for (let i = 0; i < tenants.length; i += SWEEP_CHUNK) {
+      const chunk = tenants.slice(i, i + SWEEP_CHUNK);
+      let ledgers: Map<string, string>[];
+      try {
+        ledgers = await readLedgers(this.pool, chunk.map((t) => t.schemaName));
+      } catch {
+        // A schema without a ledger: let each tenant of the chunk be visited and reported on its own.
+        behind.push(...chunk.map((t) => t.id));
+        continue;
+      }
+      chunk.forEach((tenant, n) => {
+        try {
+          if (pendingMigrations(tenant.schemaName, ledgers[n], migrations).length > 0) behind.push(tenant.id);
+          else results.set(tenant.id, { id: tenant.id, status: 'current', applied: [], pending: [] });
+        } catch (error) {
+          results.set(tenant.id, { id: tenant.id, status: 'blocked', applied: [], pending: [], error: (error as Error).message });
+        }
+      });
+    }
+    return behind;
+  }
+
+  private async migrateTenant(tenant: TenantRecord, migrations: MigrationFile[], dryRun: boolean): Promise<FleetTenantResult> {
+    const started = Date.now();
+    const applied: string[] = [];
+    let pending: MigrationFile[] = [];
+    const client = await this.pool.connect();
+    try {
+      const ledger = (await readLedger(client, tenant.schemaName)) ?? new Map<string, string>();
+      pending = pendingMigrations(tenant.schemaName, ledger, migrations);
+      if (dryRun) return { id: tenant.id, status: pending.length > 0 ? 'pending' : 'current', applied, pending: pending.map((m) => m.name) };
+      if (pending.length === 0) {
+        // The summary was stale or missing: refresh it so the next run need not visit this schema.
+        await this.registry.recordMigrations(tenant.id, [...ledger.keys()].sort().at(-1) ?? null, ledger.size, client);
+      }
+      for (const migration of pending) {
+        await applyMigrationInOwnTransaction(client, tenant.schemaName, migration);
+        applied.push(migration.name);
+        await this.registry.recordMigrations(tenant.id, migration.name, ledger.size + applied.length, client);
+      }
+      const status = applied.length > 0 ? 'migrated' : 'current';
+      return { id: tenant.id, status, applied, pending: [], elapsedMs: Date.now() - started };
+    } catch (error) {
+      const status = error instanceof MigrationChecksumError ? 'blocked' : 'failed';
+      const failedAt = pending[applied.length]?.name;
+      const message = (error as Error).message;
+      return {
+        id: tenant.id,
+        status,
+        applied,
+        pending: pending.slice(applied.length).map((m) => m.name),
+        error: failedAt && status === 'failed' ? `${failedAt}: ${message}` : message,
+        elapsedMs: Date.now() - started,
+      };
+    } finally {
+      client.release();
+    }
+  }
+
+  private databaseUrl(): string {
+    if (!this.config.databaseUrl) throw new Error('The database URL must be resolved before migrating');
+    return this.config.databaseUrl;
+  }
+}
+
+/** The canary (if any) first, then the rest in waves of `batchSize` (or one wave). */
+function waves<T>(queue: T[], canary = 0, batchSize = 0): T[][] {
+  const result: T[][] = [];
+  const rest = canary > 0 ? queue.slice(canary) : queue;
+  if (canary > 0) result.push(queue.slice(0, canary));
+  const size = batchSize > 0 ? batchSize : Math.max(rest.length, 1);
+  for (let i = 0; i < rest.length; i += size) result.push(rest.slice(i, i + size));
+  return result;
+}
+
+/** Runs `work` over `items` with at most `limit` in flight: a fixed set of workers draining one queue. */
+async function forEachBounded<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await work(items[next++]);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
