@@ -5,7 +5,7 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
-import { PrismaClient } from './generated/prisma/client';
+import { PrismaClient } from '../../prisma/generated/tenant-client/client';
 import { TenantContext } from './tenant-context';
 
 function createTenantClient(pool: Pool, schema: string, tracker: InFlight) {
