@@ -10,17 +10,24 @@ import { GraphQLModule } from './graphql/graphql.module';
 import { inputValidationPipe } from './graphql/input-validation.pipe';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { UsersModule } from './modules/users/users.module';
-import { HealthController } from './observability/health.controller';
+import { ObservabilityModule } from './observability/observability.module';
+import type { ObservabilityOptions } from './observability/observability-options';
 import { TenancyModule } from './tenancy/tenancy.module';
 
 @Module({})
 export class AppModule {
-  /** The API: GraphQL, health and the tenancy plumbing. */
-  static forRoot(config: AppConfig): DynamicModule {
+  /** The API: GraphQL, health, metrics and the tenancy plumbing. */
+  static forRoot(config: AppConfig, observability: ObservabilityOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [...AppModule.core(config), GraphQLModule, AuthModule, UsersModule, ProjectsModule],
-      controllers: [HealthController],
+      imports: [
+        ...AppModule.core(config),
+        GraphQLModule,
+        AuthModule,
+        UsersModule,
+        ProjectsModule,
+        ObservabilityModule.forRoot(observability),
+      ],
       providers: [DemoSeeder, { provide: APP_PIPE, useFactory: inputValidationPipe }],
     };
   }

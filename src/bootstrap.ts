@@ -6,6 +6,8 @@ import { AppModule } from './app.module';
 import type { AppConfig, LogLevel } from './config/config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { ErrorCode, graphqlErrorBody, httpStatusFor } from './graphql/app-error';
+import { createRootLogger, PinoLoggerService } from './observability/logger';
+import type { ObservabilityOptions } from './observability/observability-options';
 
 // 100 KiB: a 10,000-character description still fits even when every character is JSON-escaped (60 KB).
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -33,11 +35,22 @@ export function nestLogLevels(level: LogLevel): NestLogLevel[] {
   return order.slice(0, order.indexOf(upto[level]) + 1);
 }
 
+/** Nest's logger for this process: JSON lines from pino at LOG_LEVEL (tests may pass a destination). */
+export function createLogger(config: AppConfig, options: ObservabilityOptions = {}): PinoLoggerService {
+  return new PinoLoggerService(createRootLogger(config.logLevel, options.logDestination));
+}
+
+export interface AppOptions extends ObservabilityOptions {
+  /** A logger made earlier by createLogger (main.ts logs before the app exists). */
+  logger?: PinoLoggerService;
+}
+
 /** Builds the HTTP API (not yet listening). Used by main.ts and by the e2e tests. */
-export async function createApp(config: AppConfig): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
+  const { logger, ...observability } = options;
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, observability), {
     bodyParser: false,
-    logger: nestLogLevels(config.logLevel),
+    logger: logger ?? createLogger(config, observability),
   });
   app.use(express.json({ limit: MAX_BODY_BYTES }));
   app.use(bodyErrors);

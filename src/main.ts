@@ -1,17 +1,21 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp, resolveRuntime } from './bootstrap';
+import { createApp, createLogger, resolveRuntime } from './bootstrap';
 import { ConfigError, loadConfig } from './config/config';
 import { DemoSeeder } from './demo/demo-seeder.service';
 
 async function main(): Promise<void> {
+  const loaded = loadConfig();
+  // JSON lines from the first message on, including the embedded database's.
+  const pinoLogger = createLogger(loaded);
+  Logger.overrideLogger(pinoLogger);
   const logger = new Logger('Tenantry');
-  const runtime = await resolveRuntime(loadConfig());
+  const runtime = await resolveRuntime(loaded);
   const { config } = runtime;
   if (config.jwt.secretGenerated) {
     logger.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process');
   }
-  const app = await createApp(config);
+  const app = await createApp(config, { logger: pinoLogger });
   // Close the app (and its pool) first, then the embedded database if this process started it.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
@@ -27,7 +31,9 @@ async function main(): Promise<void> {
   if (config.seedDemo) {
     const seeder = app.get(DemoSeeder);
     await seeder.seedIfEmpty();
-    logger.log(`Demo tenants acme and globex; try:\n\n${seeder.tryItCommand()}\n`);
+    logger.log('Demo tenants acme and globex are ready');
+    // For a human at a terminal, not a log line: plain text on stderr, so it stays copy-pasteable.
+    process.stderr.write(`Try:\n\n${seeder.tryItCommand()}\n\n`);
   }
 }
 

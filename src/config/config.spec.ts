@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       tenantClientCacheSize: 100,
       tenantCacheTtlMs: 5000,
       logLevel: 'info',
+      platformAdminToken: undefined,
       seedDemo: true,
     });
     expect(config.paths.tenantMigrations).toMatch(/prisma[\\/]tenant[\\/]migrations$/);
@@ -54,6 +55,7 @@ describe('loadConfig', () => {
       TENANT_CLIENT_CACHE_SIZE: '7',
       TENANT_CACHE_TTL_MS: '0',
       LOG_LEVEL: 'debug',
+      PLATFORM_ADMIN_TOKEN: 'metrics-token-0123456789',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -67,6 +69,7 @@ describe('loadConfig', () => {
       tenantClientCacheSize: 7,
       tenantCacheTtlMs: 0,
       logLevel: 'debug',
+      platformAdminToken: 'metrics-token-0123456789',
     });
   });
 
@@ -83,6 +86,7 @@ describe('loadConfig', () => {
       TENANT_CLIENT_CACHE_SIZE: '-1',
       TENANT_CACHE_TTL_MS: '1.5',
       LOG_LEVEL: 'verbose',
+      PLATFORM_ADMIN_TOKEN: 'short',
       SEED_DEMO: 'maybe',
     };
     const problems = problemsOf(bad);

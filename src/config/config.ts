@@ -19,6 +19,8 @@ export interface AppConfig {
   tenantClientCacheSize: number;
   tenantCacheTtlMs: number;
   logLevel: LogLevel;
+  /** Bearer token of `/metrics`; unset means `/metrics` answers 404. */
+  platformAdminToken?: string;
   seedDemo: boolean;
   paths: { root: string; dataDir: string; tenantMigrations: string; controlMigrations: string; schemaFile: string };
 }
@@ -99,6 +101,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const accessTtlSeconds = ttlMatch ? Number(ttlMatch[1]) * unit[ttlMatch[2] as keyof typeof unit] : 0;
   if (!ttlMatch || accessTtlSeconds < 1) problems.push(`JWT_ACCESS_TTL must be a duration such as 900, 15m or 1h (got "${ttlRaw}")`);
 
+  const platformAdminToken = str('PLATFORM_ADMIN_TOKEN');
+  if (platformAdminToken !== undefined && Buffer.byteLength(platformAdminToken) < 16) {
+    problems.push('PLATFORM_ADMIN_TOKEN must be at least 16 bytes');
+  }
+
   const root = projectRoot();
   const config: AppConfig = {
     port: int('PORT', 3000, 0, 65535),
@@ -117,6 +124,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     tenantClientCacheSize: int('TENANT_CLIENT_CACHE_SIZE', 100, 1, 100_000),
     tenantCacheTtlMs: int('TENANT_CACHE_TTL_MS', 5000, 0, 3_600_000),
     logLevel: oneOf('LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
+    platformAdminToken,
     seedDemo: bool('SEED_DEMO', nodeEnv === 'development'),
     paths: {
       root,

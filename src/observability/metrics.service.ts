@@ -1,0 +1,120 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Pool } from 'pg';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { TenantRegistry } from '../control-plane/tenant-registry.service';
+import { SHARED_POOL } from '../database/database.module';
+import { TenantConnectionService } from '../tenancy/tenant-connection.service';
+import { DEFAULT_TOP_TENANTS, OBSERVABILITY_OPTIONS, type ObservabilityOptions } from './observability-options';
+import { TopTenantLabels } from './tenant-labels';
+
+// Operation names come from clients: only this many distinct ones get their own label, later ones are `other`.
+const MAX_OPERATIONS = 100;
+const OPERATION_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,63}$/;
+
+export type Outcome = 'ok' | 'error';
+
+/** One Prometheus registry per app: request metrics plus gauges and counters read from the plumbing on scrape. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  readonly tenants: TopTenantLabels;
+  private readonly operations = new Set<string>();
+  // label sets recorded per tenant label, so a tenant that loses its label can have its series removed
+  private readonly seriesByTenant = new Map<string, Map<string, { operation: string; outcome: Outcome }>>();
+  private readonly requests: Counter<'operation' | 'tenant' | 'outcome'>;
+  private readonly duration: Histogram<'operation' | 'tenant'>;
+
+  constructor(
+    @Inject(SHARED_POOL) pool: Pool,
+    connections: TenantConnectionService,
+    tenantRegistry: TenantRegistry,
+    @Inject(OBSERVABILITY_OPTIONS) options: ObservabilityOptions,
+  ) {
+    this.tenants = new TopTenantLabels(options.topTenants ?? DEFAULT_TOP_TENANTS);
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    const ranker = this.rankTenants.bind(this);
+
+    this.requests = new Counter({
+      name: 'tenantry_graphql_requests_total',
+      help: 'GraphQL requests by operation name, tenant (top K by traffic, else "other") and outcome',
+      labelNames: ['operation', 'tenant', 'outcome'],
+      registers,
+      // Ranking on scrape keeps the exported tenant values bounded by K + 1.
+      collect: ranker,
+    });
+    this.duration = new Histogram({
+      name: 'tenantry_graphql_request_duration_seconds',
+      help: 'GraphQL request latency by operation name and tenant (top K by traffic, else "other")',
+      labelNames: ['operation', 'tenant'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    // Monotonic totals kept by the services themselves; exported as counters read on scrape.
+    const total = (name: string, help: string, read: () => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+
+    gauge('tenantry_pg_pool_size', 'Connections open in the shared pg pool', () => pool.totalCount);
+    gauge('tenantry_pg_pool_idle', 'Idle connections in the shared pg pool', () => pool.idleCount);
+    gauge('tenantry_pg_pool_waiting', 'Queries waiting for a connection of the shared pg pool', () => pool.waitingCount);
+    gauge('tenantry_tenant_clients_cached', 'Tenant PrismaClients held in the LRU', () => connections.size);
+    total('tenantry_tenant_client_cache_hits_total', 'Tenant PrismaClient LRU hits', () => connections.stats.hits);
+    total('tenantry_tenant_client_cache_misses_total', 'Tenant PrismaClient LRU misses (a client was created)', () => connections.stats.misses);
+    total('tenantry_tenant_client_cache_evictions_total', 'Tenant PrismaClients evicted by the LRU bound', () => connections.stats.evictions);
+    total('tenantry_tenant_registry_cache_hits_total', 'Tenant registry lookups answered by the in-process cache', () => tenantRegistry.stats.hits);
+    total('tenantry_tenant_registry_cache_misses_total', 'Tenant registry lookups that went to Redis or the control plane', () => tenantRegistry.stats.misses);
+  }
+
+  /** Records one finished GraphQL request. */
+  observeRequest(operationName: string | null | undefined, tenantId: string | undefined, outcome: Outcome, seconds: number): void {
+    const operation = this.operationLabel(operationName);
+    const tenant = tenantId === undefined ? 'none' : this.tenants.labelFor(tenantId);
+    this.requests.inc({ operation, tenant, outcome });
+    this.duration.observe({ operation, tenant }, seconds);
+    let series = this.seriesByTenant.get(tenant);
+    if (!series) this.seriesByTenant.set(tenant, (series = new Map()));
+    series.set(`${operation}\u0000${outcome}`, { operation, outcome });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private operationLabel(name: string | null | undefined): string {
+    if (name === undefined) return 'invalid';
+    if (name === null || name === '') return 'anonymous';
+    if (!OPERATION_NAME.test(name)) return 'other';
+    if (this.operations.has(name)) return name;
+    if (this.operations.size >= MAX_OPERATIONS) return 'other';
+    this.operations.add(name);
+    return name;
+  }
+
+  private rankTenants(): void {
+    for (const tenant of this.tenants.rank()) {
+      for (const { operation, outcome } of this.seriesByTenant.get(tenant)?.values() ?? []) {
+        this.requests.remove({ operation, tenant, outcome });
+        this.duration.remove({ operation, tenant });
+      }
+      this.seriesByTenant.delete(tenant);
+    }
+  }
+}
