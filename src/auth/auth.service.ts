@@ -17,11 +17,12 @@ export class AuthService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Logs in to the request's tenant. Unknown email and wrong password fail alike. */
+  /** Logs in to the request's tenant. Unknown email, wrong password and a deactivated user fail alike. */
   async login(email: string, password: string): Promise<AuthPayload> {
     const user = await this.users.getByEmailWithHash(email.trim().toLowerCase());
     const valid = await verifyPassword(user?.passwordHash, password);
-    if (!user || !valid) throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid email or password');
+    // A deactivated user fails exactly like a wrong password.
+    if (!user || !valid || user.status !== 'ACTIVE') throw new AppError(ErrorCode.UNAUTHENTICATED, 'Invalid email or password');
     const claims: Omit<AccessTokenClaims, 'exp'> = { sub: user.id, tid: TenantContext.require().tenant.id, role: user.role };
     const accessToken = await this.jwt.signAsync(claims, {
       algorithm: 'HS256',
@@ -29,6 +30,7 @@ export class AuthService {
       audience: this.config.jwt.audience,
       expiresIn: this.config.jwt.accessTtlSeconds,
     });
-    return { accessToken, user: { id: user.id, email: user.email, role: user.role } };
+    const { passwordHash: _hash, ...publicUser } = user;
+    return { accessToken, user: publicUser };
   }
 }

@@ -10,6 +10,8 @@ export enum ErrorCode {
   BAD_USER_INPUT = 'BAD_USER_INPUT',
   NOT_FOUND = 'NOT_FOUND',
   CONFLICT = 'CONFLICT',
+  /** The change would leave the tenant without an active ADMIN. */
+  LAST_ADMIN = 'LAST_ADMIN',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   BAD_REQUEST = 'BAD_REQUEST',
   GRAPHQL_PARSE_FAILED = 'GRAPHQL_PARSE_FAILED',
@@ -29,6 +31,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.UNAUTHENTICATED:
       return 401;
     case ErrorCode.CONFLICT:
+    case ErrorCode.LAST_ADMIN:
       return 409;
     case ErrorCode.PAYLOAD_TOO_LARGE:
       return 413;

@@ -7,14 +7,22 @@ import { startApp, type TestApp } from '../factories/app';
 import { codes, gql, type GraphqlBody, type HttpResult, type Via } from '../factories/http';
 import { newTenant, TEST_PASSWORD, type TestTenant } from '../factories/tenants';
 import {
+  ChangePasswordDocument,
+  ChangeUserRoleDocument,
   CreateProjectDocument,
+  CreateUserDocument,
+  DeactivateUserDocument,
   DeleteProjectDocument,
   IsolationProjectIdsDocument,
+  IsolationUserIdsDocument,
   LoginDocument,
   MeDocument,
   ProjectDocument,
+  UpdateMeDocument,
   UpdateProjectDocument,
+  UserDocument,
   type ProjectQuery,
+  type UserQuery,
 } from '../generated/graphql';
 
 // Tenant A writes; tenant B, with its own valid token on its own endpoint, must never see or touch A's rows.
@@ -26,6 +34,13 @@ const T = {
   create: "a project B creates stays out of A's list",
   me: "me with B's token answers with B's admin only",
   login: "login on B with A's admin credentials is UNAUTHENTICATED, like an unknown email",
+  users: "B's users list holds B's users only",
+  user: "B reads A's user as null, like an absent id",
+  createUser: "a user B creates stays out of A's list, even with an email A already uses",
+  updateMe: "updateMe on B changes B's user only",
+  changeUserRole: "B changing the role of A's user is NOT_FOUND exactly like an absent id, and A's user is unchanged",
+  deactivateUser: "B deactivating A's user is NOT_FOUND exactly like an absent id, and A's user can still log in",
+  changePassword: "changePassword on B changes B's password only",
   foreignToken: (field: string) => `A's token on B's endpoint is UNAUTHENTICATED: ${field}`,
 };
 
@@ -38,7 +53,16 @@ const COVERAGE: Record<string, string[]> = {
   'Mutation.updateProject': [T.update, T.foreignToken('updateProject')],
   'Mutation.deleteProject': [T.delete, T.foreignToken('deleteProject')],
   'Mutation.login': [T.login, T.foreignToken('login')],
+  'Query.users': [T.users, T.foreignToken('users')],
+  'Query.user': [T.user, T.foreignToken('user')],
+  'Mutation.createUser': [T.createUser, T.foreignToken('createUser')],
+  'Mutation.updateMe': [T.updateMe, T.foreignToken('updateMe')],
+  'Mutation.changeUserRole': [T.changeUserRole, T.foreignToken('changeUserRole')],
+  'Mutation.deactivateUser': [T.deactivateUser, T.foreignToken('deactivateUser')],
+  'Mutation.changePassword': [T.changePassword, T.foreignToken('changePassword')],
 };
+
+const MEMBER_PASSWORD = 'a-member-password';
 
 const TRANSPORTS: [string, (tenant: TestTenant) => Via][] = [
   ['subdomain', (tenant) => ({ subdomain: tenant.id, token: tenant.token })],
@@ -63,8 +87,11 @@ describe('tenant isolation over HTTP', () => {
   let b: TestTenant;
   let aProject: NonNullable<ProjectQuery['project']>;
   let bProject: NonNullable<ProjectQuery['project']>;
+  let aUser: NonNullable<UserQuery['user']>;
+  let bUser: NonNullable<UserQuery['user']>;
   const bIds: string[] = [];
   const aIds: string[] = [];
+  const bUserIds: string[] = [];
 
   const run = <D, V>(document: TypedDocumentNode<D, V>, variables: V, via: Via) => gql(api.baseUrl, document, variables, via);
 
@@ -74,6 +101,20 @@ describe('tenant isolation over HTTP', () => {
     ids.push(id);
     return (await run(ProjectDocument, { id }, { header: tenant.id, token: tenant.token })).body.data!.project!;
   }
+
+  async function createUserAs(tenant: TestTenant, email: string) {
+    const created = await run(CreateUserDocument, { input: { email, name: `Member of ${tenant.id}`, role: 'MEMBER', password: MEMBER_PASSWORD } }, { header: tenant.id, token: tenant.token });
+    if (!created.body.data) throw new Error(JSON.stringify(created.body));
+    return created.body.data.createUser;
+  }
+
+  const readUserAs = async (tenant: TestTenant, id: string) => (await run(UserDocument, { id }, { header: tenant.id, token: tenant.token })).body.data?.user;
+  const userIdsAs = async (tenant: TestTenant) => {
+    const res = await run(IsolationUserIdsDocument, {}, { header: tenant.id, token: tenant.token });
+    return { totalCount: res.body.data!.users.totalCount, ids: res.body.data!.users.edges.map((e) => e.node.id).sort() };
+  };
+  const canLogIn = async (tenant: TestTenant, email: string, password: string) =>
+    (await run(LoginDocument, { email, password }, { header: tenant.id })).body.data?.login.user.email === email;
 
   const readAs = async (tenant: TestTenant, id: string) => (await run(ProjectDocument, { id }, { header: tenant.id, token: tenant.token })).body.data?.project;
   const idsAs = async (tenant: TestTenant) => {
@@ -86,6 +127,9 @@ describe('tenant isolation over HTTP', () => {
     [a, b] = await Promise.all([newTenant(api), newTenant(api)]);
     aProject = await createAs(a, 'Area 51', aIds);
     bProject = await createAs(b, 'Bravo', bIds);
+    aUser = await createUserAs(a, `alpha-member@${a.id}.test`);
+    bUser = await createUserAs(b, `bravo-member@${b.id}.test`);
+    bUserIds.push(b.adminId, bUser.id);
   });
   afterAll(() => api.close());
 
@@ -153,6 +197,76 @@ describe('tenant isolation over HTTP', () => {
       expect(errorOf(foreign)).toEqual(errorOf(unknown));
     });
 
+    crossTenant(T.users, async () => {
+      const res = await run(IsolationUserIdsDocument, {}, viaOf(b));
+      expect(res.body.errors).toBeUndefined();
+      const ids = res.body.data!.users.edges.map((e) => e.node.id).sort();
+      expect(ids).toEqual([...bUserIds].sort());
+      expect(res.body.data!.users.totalCount).toBe(bUserIds.length);
+      expect(ids).not.toContain(aUser.id);
+      expect(ids).not.toContain(a.adminId);
+    });
+
+    crossTenant(T.user, async () => {
+      const foreign = await run(UserDocument, { id: aUser.id }, viaOf(b));
+      const absent = await run(UserDocument, { id: randomUUID() }, viaOf(b));
+      expect(foreign.body).toEqual({ data: { user: null } });
+      expect(foreign.body).toEqual(absent.body);
+      expect(foreign.status).toBe(absent.status);
+    });
+
+    crossTenant(T.createUser, async () => {
+      const email = `shared-${transport}@both.test`;
+      const inA = await createUserAs(a, email);
+      const aBefore = await userIdsAs(a);
+      const created = await run(CreateUserDocument, { input: { email, name: 'B twin', role: 'MEMBER', password: MEMBER_PASSWORD } }, viaOf(b));
+      expect(created.body.errors).toBeUndefined();
+      const id = created.body.data!.createUser.id;
+      bUserIds.push(id);
+      expect(id).not.toBe(inA.id);
+      expect(await userIdsAs(a)).toEqual(aBefore);
+      expect(await readUserAs(a, id)).toBeNull();
+      expect(await readUserAs(a, inA.id)).toEqual(inA);
+      expect((await userIdsAs(b)).ids).toContain(id);
+    });
+
+    crossTenant(T.updateMe, async () => {
+      const aAdminBefore = await readUserAs(a, a.adminId);
+      const res = await run(UpdateMeDocument, { input: { name: `B admin via ${transport}` } }, viaOf(b));
+      expect(res.body.data?.updateMe).toMatchObject({ id: b.adminId, email: b.adminEmail, name: `B admin via ${transport}` });
+      expect(await readUserAs(a, a.adminId)).toEqual(aAdminBefore);
+      expect(await readUserAs(a, aUser.id)).toEqual(aUser);
+    });
+
+    crossTenant(T.changeUserRole, async () => {
+      const foreign = await run(ChangeUserRoleDocument, { id: aUser.id, role: 'ADMIN' }, viaOf(b));
+      const absent = await run(ChangeUserRoleDocument, { id: randomUUID(), role: 'ADMIN' }, viaOf(b));
+      expect(codes(foreign.body)).toEqual(['NOT_FOUND']);
+      expect(errorOf(foreign)).toEqual(errorOf(absent));
+      const foreignAdmin = await run(ChangeUserRoleDocument, { id: a.adminId, role: 'MEMBER' }, viaOf(b));
+      expect(errorOf(foreignAdmin)).toEqual(errorOf(absent));
+      expect(await readUserAs(a, aUser.id)).toEqual(aUser);
+      expect((await readUserAs(a, a.adminId))?.role).toBe('ADMIN');
+    });
+
+    crossTenant(T.deactivateUser, async () => {
+      const foreign = await run(DeactivateUserDocument, { id: aUser.id }, viaOf(b));
+      const absent = await run(DeactivateUserDocument, { id: randomUUID() }, viaOf(b));
+      expect(codes(foreign.body)).toEqual(['NOT_FOUND']);
+      expect(errorOf(foreign)).toEqual(errorOf(absent));
+      expect(await readUserAs(a, aUser.id)).toEqual(aUser);
+      expect(await canLogIn(a, aUser.email, MEMBER_PASSWORD)).toBe(true);
+    });
+
+    crossTenant(T.changePassword, async () => {
+      const changed = await run(ChangePasswordDocument, { currentPassword: TEST_PASSWORD, newPassword: `b-only-${transport}-password` }, viaOf(b));
+      expect(changed.body).toEqual({ data: { changePassword: true } });
+      expect(await canLogIn(a, a.adminEmail, TEST_PASSWORD)).toBe(true);
+      expect(await canLogIn(b, b.adminEmail, `b-only-${transport}-password`)).toBe(true);
+      const restored = await run(ChangePasswordDocument, { currentPassword: `b-only-${transport}-password`, newPassword: TEST_PASSWORD }, viaOf(b));
+      expect(restored.body).toEqual({ data: { changePassword: true } });
+    });
+
     // A's genuine token, sent to B's endpoint, aimed at B's data.
     const foreignTokenCalls: Record<string, () => Promise<Result>> = {
       me: () => run(MeDocument, {}, { ...viaOf(b), token: a.token }),
@@ -162,16 +276,31 @@ describe('tenant isolation over HTTP', () => {
       updateProject: () => run(UpdateProjectDocument, { id: bProject.id, input: { name: 'from A' } }, { ...viaOf(b), token: a.token }),
       deleteProject: () => run(DeleteProjectDocument, { id: bProject.id }, { ...viaOf(b), token: a.token }),
       login: () => run(LoginDocument, { email: a.adminEmail, password: TEST_PASSWORD }, { ...viaOf(b), token: a.token }),
+      users: () => run(IsolationUserIdsDocument, {}, { ...viaOf(b), token: a.token }),
+      user: () => run(UserDocument, { id: bUser.id }, { ...viaOf(b), token: a.token }),
+      createUser: () =>
+        run(CreateUserDocument, { input: { email: `from-a@${b.id}.test`, name: 'A', role: 'ADMIN', password: MEMBER_PASSWORD } }, { ...viaOf(b), token: a.token }),
+      updateMe: () => run(UpdateMeDocument, { input: { name: 'from A' } }, { ...viaOf(b), token: a.token }),
+      changeUserRole: () => run(ChangeUserRoleDocument, { id: bUser.id, role: 'ADMIN' }, { ...viaOf(b), token: a.token }),
+      deactivateUser: () => run(DeactivateUserDocument, { id: bUser.id }, { ...viaOf(b), token: a.token }),
+      changePassword: () =>
+        run(ChangePasswordDocument, { currentPassword: TEST_PASSWORD, newPassword: 'from-a-password' }, { ...viaOf(b), token: a.token }),
     };
     for (const [field, call] of Object.entries(foreignTokenCalls)) {
       crossTenant(T.foreignToken(field), async () => {
         const before = await idsAs(b);
+        const usersBefore = await userIdsAs(b);
+        const bAdminBefore = await readUserAs(b, b.adminId);
         const res = await call();
         expect(codes(res.body)).toEqual(['UNAUTHENTICATED']);
         // Nothing of B's comes back: `data` is null, or holds only a nulled nullable field.
         expect(Object.values(res.body.data ?? {}).filter((value) => value !== null)).toEqual([]);
         expect(await idsAs(b)).toEqual(before);
         expect(await readAs(b, bProject.id)).toEqual(bProject);
+        expect(await userIdsAs(b)).toEqual(usersBefore);
+        expect(await readUserAs(b, bUser.id)).toEqual(bUser);
+        expect(await readUserAs(b, b.adminId)).toEqual(bAdminBefore);
+        expect(await canLogIn(b, b.adminEmail, TEST_PASSWORD)).toBe(true);
       });
     }
   });

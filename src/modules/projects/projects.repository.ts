@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Keyset } from '../../graphql/pagination';
 import { TenantConnectionService } from '../../tenancy/tenant-connection.service';
-import type { Role } from '../users/models/user.model';
+import { toUser, USER_SELECT } from '../users/users.repository';
 import type { Project } from './models/project.model';
 
 export interface ProjectRecord extends Project {
@@ -14,13 +14,13 @@ const SELECT = {
   description: true,
   ownerId: true,
   createdAt: true,
-  owner: { select: { id: true, email: true, role: true } },
+  owner: { select: USER_SELECT },
 } as const;
 
-type Row = { id: string; name: string; description: string | null; ownerId: string; createdAt: Date; owner: { id: string; email: string; role: string } };
+type Row = { id: string; name: string; description: string | null; ownerId: string; createdAt: Date; owner: Parameters<typeof toUser>[0] };
 
 function toRecord(row: Row): ProjectRecord {
-  return { ...row, owner: { ...row.owner, role: row.owner.role as Role } };
+  return { ...row, owner: toUser(row.owner) };
 }
 
 /** Projects of the current tenant. The only code that touches Prisma for projects. */

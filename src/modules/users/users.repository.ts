@@ -1,12 +1,33 @@
 import { Injectable } from '@nestjs/common';
+import { AppError, ErrorCode } from '../../graphql/app-error';
+import type { Keyset } from '../../graphql/pagination';
 import { TenantConnectionService } from '../../tenancy/tenant-connection.service';
-import type { Role, User } from './models/user.model';
+import type { Role, User, UserStatus } from './models/user.model';
 
 export interface UserWithHash extends User {
   passwordHash: string;
 }
 
-const PUBLIC_FIELDS = { id: true, email: true, role: true } as const;
+export interface UserListFilter {
+  role?: Role;
+  status?: UserStatus;
+  /** Lower-cased already: emails are stored lower-cased. */
+  emailContains?: string;
+}
+
+/** What a role or status change may be refused for, decided inside the transaction that applies it. */
+export type GuardedUpdate = { user: User } | { refused: 'not-found' | 'last-admin' };
+
+/** The columns a User exposes; other modules select related users with it. */
+export const USER_SELECT = { id: true, email: true, name: true, role: true, status: true, createdAt: true } as const;
+
+type UserRow = { id: string; email: string; name: string; role: string; status: string; createdAt: Date };
+
+export function toUser<T extends UserRow>(row: T): T & { role: Role; status: UserStatus } {
+  return { ...row, role: row.role as Role, status: row.status as UserStatus };
+}
+
+const MAX_SERIALIZATION_RETRIES = 5;
 
 /** Users of the current tenant; the tenant client comes from the request's context. */
 @Injectable()
@@ -14,16 +35,111 @@ export class UsersRepository {
   constructor(private readonly connections: TenantConnectionService) {}
 
   async getById(id: string): Promise<User | null> {
-    const user = await this.connections.current().user.findUnique({ where: { id }, select: PUBLIC_FIELDS });
-    return user && { ...user, role: user.role as Role };
+    const user = await this.connections.current().user.findUnique({ where: { id }, select: USER_SELECT });
+    return user && toUser(user);
+  }
+
+  /** Role and status only: what the JWT guard reads on every authenticated request (a primary-key lookup). */
+  getAuthState(id: string): Promise<{ role: string; status: string } | null> {
+    return this.connections.current().user.findUnique({ where: { id }, select: { role: true, status: true } });
   }
 
   /** `email` must already be lower-cased: that is how emails are stored. */
   async getByEmailWithHash(email: string): Promise<UserWithHash | null> {
     const user = await this.connections.current().user.findUnique({
       where: { email },
-      select: { ...PUBLIC_FIELDS, passwordHash: true },
+      select: { ...USER_SELECT, passwordHash: true },
     });
-    return user && { ...user, role: user.role as Role };
+    return user && toUser(user);
   }
+
+  async getPasswordHash(id: string): Promise<string | null> {
+    const user = await this.connections.current().user.findUnique({ where: { id }, select: { passwordHash: true } });
+    return user?.passwordHash ?? null;
+  }
+
+  /** Newest first, `createdAt DESC, id DESC`, like every connection. */
+  async list(filter: UserListFilter, take: number, after?: Keyset): Promise<User[]> {
+    const rows = await this.connections.current().user.findMany({
+      select: USER_SELECT,
+      where: {
+        ...whereOf(filter),
+        ...(after && { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }),
+      },
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take,
+    });
+    return rows.map(toUser);
+  }
+
+  count(filter: UserListFilter): Promise<number> {
+    return this.connections.current().user.count({ where: whereOf(filter) });
+  }
+
+  /** CONFLICT when the (lower-cased) email is taken. */
+  async create(data: { email: string; name: string; role: Role; passwordHash: string }): Promise<User> {
+    try {
+      return toUser(await this.connections.current().user.create({ data, select: USER_SELECT }));
+    } catch (error) {
+      if (prismaCode(error) === 'P2002') throw new AppError(ErrorCode.CONFLICT, 'A user with this email already exists');
+      throw error;
+    }
+  }
+
+  /** Null when no such user exists in this tenant. */
+  async update(id: string, data: { name?: string; passwordHash?: string }): Promise<User | null> {
+    const { count } = await this.connections.current().user.updateMany({ where: { id }, data });
+    return count === 0 ? null : this.getById(id);
+  }
+
+  /**
+   * Changes a user's role or status unless that would leave the tenant without an active ADMIN.
+   * Serializable, so two admins demoting each other at once cannot both succeed; a serialization failure retries.
+   */
+  async updateKeepingAnAdmin(id: string, data: { role?: Role; status?: UserStatus }): Promise<GuardedUpdate> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.connections.current().$transaction(
+          async (tx): Promise<GuardedUpdate> => {
+            const user = await tx.user.findUnique({ where: { id }, select: USER_SELECT });
+            if (!user) return { refused: 'not-found' };
+            const wasActiveAdmin = user.role === 'ADMIN' && user.status === 'ACTIVE';
+            const staysActiveAdmin = (data.role ?? user.role) === 'ADMIN' && (data.status ?? user.status) === 'ACTIVE';
+            if (wasActiveAdmin && !staysActiveAdmin) {
+              const admins = await tx.user.count({ where: { role: 'ADMIN', status: 'ACTIVE' } });
+              if (admins <= 1) return { refused: 'last-admin' };
+            }
+            const changed = (data.role !== undefined && data.role !== user.role) || (data.status !== undefined && data.status !== user.status);
+            if (!changed) return { user: toUser(user) };
+            return { user: toUser(await tx.user.update({ where: { id }, data, select: USER_SELECT })) };
+          },
+          { isolationLevel: 'Serializable' },
+        );
+      } catch (error) {
+        if (!isWriteConflict(error) || attempt >= MAX_SERIALIZATION_RETRIES) throw error;
+      }
+    }
+  }
+}
+
+function whereOf(filter: UserListFilter) {
+  return {
+    ...(filter.role && { role: filter.role }),
+    ...(filter.status && { status: filter.status }),
+    // Prisma passes `contains` to LIKE unescaped: a `%` or `_` in the filter must match itself.
+    ...(filter.emailContains && { email: { contains: filter.emailContains.replace(/[\\%_]/g, '\\$&') } }),
+  };
+}
+
+// Prisma's known request errors carry a `P…` code; services never see them.
+function prismaCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+// A serialization failure: P2034 from a query, or the driver adapter's own error when COMMIT fails.
+function isWriteConflict(error: unknown): boolean {
+  if (prismaCode(error) === 'P2034') return true;
+  const adapterError = error as { name?: unknown; cause?: { kind?: unknown } } | null;
+  return adapterError?.name === 'DriverAdapterError' && adapterError.cause?.kind === 'TransactionWriteConflict';
 }
