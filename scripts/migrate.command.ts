@@ -113,7 +113,7 @@ function summaryTable(report: FleetMigrationReport): string {
   return lines.join('\n') + '\n';
 }
 
-function tenantList(raw: string): string[] {
+export function tenantList(raw: string): string[] {
   const ids = raw.split(',').map((id) => id.trim()).filter((id) => id.length > 0);
   if (ids.length === 0) throw new UsageError('--tenant needs at least one tenant id');
   return ids;
