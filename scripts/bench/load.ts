@@ -1,0 +1,85 @@
+// A small keep-alive HTTP load generator: `connections` loops, each sending its next request as soon as the last
+// one answers, for `durationMs`. The same client drives every HTTP target, so their ratios are comparable.
+import { Agent, request } from 'node:http';
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+export interface LoadOptions {
+  port: number;
+  connections: number;
+  durationMs: number;
+  /** Builds the i-th request: headers and JSON body. */
+  next: () => { headers: Record<string, string>; body: string };
+  /** Throws when a response is not what a correct server answers. */
+  check?: (status: number, body: string) => void;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = Date.now() + options.durationMs;
+  const started = process.hrtime.bigint();
+  const loop = async () => {
+    while (Date.now() < deadline) {
+      const { headers, body } = options.next();
+      const t0 = process.hrtime.bigint();
+      try {
+        const res = await send(agent, options.port, headers, body);
+        options.check?.(res.status, res.body);
+        latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.connections }, loop));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  agent.destroy();
+  return { requests: latencies.length, errors, rps: latencies.length / seconds, ...percentiles(latencies) };
+}
+
+export function percentiles(latencies: number[]): { p50: number; p99: number } {
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+function send(agent: Agent, port: number, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { agent, host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Samples tenant indexes 0..n-1 with P(k) ∝ 1 / (k+1)^s: a few hot tenants and a long tail. */
+export function zipfSampler(n: number, s: number, random: () => number = Math.random): () => number {
+  const cumulative: number[] = [];
+  let total = 0;
+  for (let k = 1; k <= n; k++) cumulative.push((total += 1 / Math.pow(k, s)));
+  return () => {
+    const x = random() * total;
+    let lo = 0;
+    let hi = n - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cumulative[mid] < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+}

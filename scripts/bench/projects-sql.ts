@@ -1,0 +1,16 @@
+// The SQL a team would hand-write for `projects(first: 20)` with owners: one keyset page joined to owners, and
+// the total. Both baselines run exactly these statements.
+import type { Pool } from 'pg';
+
+export async function projectsPage(pool: Pool, schema: string, first: number) {
+  const [page, total] = await Promise.all([
+    pool.query(
+      `SELECT p.id, p.name, p.description, p."createdAt", u.id AS "ownerId", u.email AS "ownerEmail"
+         FROM "${schema}"."Project" p JOIN "${schema}"."User" u ON u.id = p."ownerId"
+        ORDER BY p."createdAt" DESC, p.id DESC LIMIT $1`,
+      [first + 1],
+    ),
+    pool.query(`SELECT count(*)::int AS n FROM "${schema}"."Project"`),
+  ]);
+  return { rows: page.rows.slice(0, first), hasNextPage: page.rows.length > first, totalCount: total.rows[0].n as number };
+}
