@@ -1,7 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -17,9 +16,9 @@ import { TenantProvisioner } from '../../src/tenancy/tenant-provisioner.service'
 import { TEST_JWT_SECRET } from '../factories/app';
 import { newDatabase, type TestDatabase } from '../factories/database';
 import { randomTenantId, TEST_PASSWORD } from '../factories/tenants';
+import { assertCliBuilt, runTenantsCli, spawnTenantsCli, waitFor, type CliResult } from '../support/tenants-cli';
 
 const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'scripts', 'tenants.js');
 const BASE_MIGRATIONS = join(ROOT, 'prisma', 'tenant', 'migrations');
 // Sorts after every real migration; additive, as fleet migrations should be.
 const EXTRA = '29991231000000_fleet_test_notes';
@@ -28,12 +27,6 @@ ALTER TABLE "Project" ADD COLUMN "archivedAt" TIMESTAMPTZ(3);
 `;
 const FLEET_LOCK = `hashtext('tenantry:fleet-migrate')`;
 
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Its own database, an operations context over it, and `count` tenants provisioned with the real migrations. */
 interface Fleet {
@@ -82,20 +75,8 @@ async function newFleet(count: number): Promise<Fleet> {
   };
 }
 
-function spawnCli(db: TestDatabase, args: string[]) {
-  const env = { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString('utf8')));
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, ...out }));
-  });
-  return { child, done };
-}
-
-const runCli = (db: TestDatabase, args: string[]) => spawnCli(db, args).done;
+const spawnCli = (db: TestDatabase, args: string[]) => spawnTenantsCli(db.url, args);
+const runCli = (db: TestDatabase, args: string[]) => runTenantsCli(db.url, args);
 
 function jsonReport(result: CliResult): FleetMigrationReport {
   try {
@@ -127,21 +108,12 @@ async function summary(observer: Client, id: string): Promise<{ last_migration: 
   return rows[0];
 }
 
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 const BASE_COUNT = loadMigrations(BASE_MIGRATIONS).length;
 
 describe('tenants migrate (fleet migration)', () => {
   beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run pretest\` first`);
+    assertCliBuilt();
   });
 
   it('migrates 199 of 200 tenants when one fails, exits 1, and a rerun after the fix visits only that one', async () => {

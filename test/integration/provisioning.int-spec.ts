@@ -1,7 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
@@ -20,10 +19,10 @@ import {
 import { TEST_JWT_SECRET } from '../factories/app';
 import { newDatabase, type TestDatabase } from '../factories/database';
 import { randomTenantId, TEST_PASSWORD } from '../factories/tenants';
+import { assertCliBuilt, runTenantsCli, spawnTenantsCli, waitFor, type CliResult } from '../support/tenants-cli';
 
 const STEPS: ProvisioningStep[] = ['register', 'schema', 'migrations', 'admin', 'activate'];
 const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'scripts', 'tenants.js');
 const TENANT_MIGRATIONS = readdirSync(join(ROOT, 'prisma', 'tenant', 'migrations'), { withFileTypes: true }).filter((e) => e.isDirectory()).length;
 
 class InjectedFailure extends Error {}
@@ -38,12 +37,6 @@ async function operationsWithFaults(config: AppConfig, faults: ProvisioningFault
   );
 }
 
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('tenant provisioning', () => {
   let db: TestDatabase;
@@ -55,22 +48,8 @@ describe('tenant provisioning', () => {
   let failure: { id: string; step: ProvisioningStep } | undefined;
   const seen = new Map<string, ProvisioningStep[]>();
 
-  const cliEnv = () => ({ PATH: process.env.PATH ?? '', DATABASE_URL: db.url, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn' });
-
-  function spawnCli(args: string[], stdin?: string) {
-    const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    const out = { stdout: '', stderr: '' };
-    child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString('utf8')));
-    child.stdin.end(stdin ?? '');
-    const done = new Promise<CliResult>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, ...out }));
-    });
-    return { child, done };
-  }
-
-  const runCli = (args: string[], stdin?: string) => spawnCli(args, stdin).done;
+  const spawnCli = (args: string[], stdin?: string) => spawnTenantsCli(db.url, args, stdin);
+  const runCli = (args: string[], stdin?: string) => runTenantsCli(db.url, args, stdin);
 
   async function schemaExists(id: string): Promise<boolean> {
     const { rows } = await observer.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [tenantSchemaName(id)]);
@@ -87,16 +66,6 @@ describe('tenant provisioning', () => {
     return rows[0];
   }
 
-  /** Polls `check` every 20 ms until it returns a value other than undefined, failing after `ms`. */
-  async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const value = await check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 
   /** A usable tenant: ACTIVE, fully migrated, its admin can log in, and its schema takes writes. */
   async function expectUsable(id: string, adminEmail: string): Promise<void> {
@@ -115,7 +84,7 @@ describe('tenant provisioning', () => {
   const newTenantInput = (id: string) => ({ id, name: `Tenant ${id}`, adminEmail: `Admin@${id}.test`, adminPassword: TEST_PASSWORD });
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run pretest\` first`);
+    assertCliBuilt();
     db = await newDatabase();
     const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error' });
     app = await operationsWithFaults(config, async (step, tenantId) => {

@@ -1,8 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { loadConfig } from '../../src/config/config';
@@ -13,16 +10,10 @@ import { tenantSchemaName } from '../../src/tenancy/tenant-id.util';
 import { TEST_JWT_SECRET } from '../factories/app';
 import { newDatabase, type TestDatabase } from '../factories/database';
 import { randomTenantId, TEST_PASSWORD } from '../factories/tenants';
+import { assertCliBuilt, runTenantsCli } from '../support/tenants-cli';
 
-const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'scripts', 'tenants.js');
 const ACTOR = 'test:lifecycle';
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 interface AuditRow {
   action: string;
@@ -37,18 +28,7 @@ describe('tenant lifecycle', () => {
   let lifecycle: TenantLifecycleService;
   let observer: Client;
 
-  function runCli(args: string[], stdin = ''): Promise<CliResult> {
-    const env = { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn' };
-    const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out = { stdout: '', stderr: '' };
-    child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString('utf8')));
-    child.stdin.end(stdin);
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, ...out }));
-    });
-  }
+  const runCli = (args: string[], stdin = '') => runTenantsCli(db.url, args, stdin);
 
   async function newTenant(): Promise<string> {
     const id = randomTenantId('life');
@@ -75,7 +55,7 @@ describe('tenant lifecycle', () => {
   }
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run pretest\` first`);
+    assertCliBuilt();
     db = await newDatabase();
     const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', BASE_DOMAIN: 'tenantry.test' });
     app = await NestFactory.createApplicationContext(AppModule.forOperations(config), { logger: ['fatal'] });

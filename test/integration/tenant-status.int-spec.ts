@@ -1,7 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { spawn } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -17,9 +16,9 @@ import { TenantProvisioner } from '../../src/tenancy/tenant-provisioner.service'
 import { TEST_JWT_SECRET } from '../factories/app';
 import { newDatabase, type TestDatabase } from '../factories/database';
 import { randomTenantId, TEST_PASSWORD } from '../factories/tenants';
+import { assertCliBuilt, runTenantsCli, type CliResult } from '../support/tenants-cli';
 
 const ROOT = join(__dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'scripts', 'tenants.js');
 const BASE_MIGRATIONS = join(ROOT, 'prisma', 'tenant', 'migrations');
 const BASE = loadMigrations(BASE_MIGRATIONS).map((m) => m.name);
 const EXTRA = '29991231000000_status_test_notes';
@@ -27,23 +26,7 @@ const EXTRA_SQL = `CREATE TABLE "StatusNote" ("id" UUID NOT NULL PRIMARY KEY, "b
 ALTER TABLE "Project" ADD COLUMN "archivedAt" TIMESTAMPTZ(3);
 `;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(db: TestDatabase, args: string[]): Promise<CliResult> {
-  const env = { PATH: process.env.PATH ?? '', DATABASE_URL: db.url, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn' };
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (out.stderr += chunk.toString('utf8')));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, ...out }));
-  });
-}
+const runCli = (db: TestDatabase, args: string[]) => runTenantsCli(db.url, args);
 
 function jsonReport(result: CliResult): SchemaStatusReport {
   try {
@@ -84,7 +67,7 @@ describe('tenants status (pending migrations and schema drift)', () => {
   const checked = (report: SchemaStatusReport) => report.tenants.filter((t) => t.status !== 'skipped');
 
   beforeAll(async () => {
-    if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run pretest\` first`);
+    assertCliBuilt();
     db = await newDatabase();
     const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error', PG_POOL_MAX: '4' });
     app = await NestFactory.createApplicationContext(AppModule.forOperations(config), { logger: ['fatal'] });
