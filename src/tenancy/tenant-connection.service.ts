@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
 import { PrismaClient } from '../../prisma/generated/tenant-client/client';
+import { AppError, ErrorCode } from '../graphql/app-error';
 import { TenantContext } from './tenant-context';
 
 function createTenantClient(pool: Pool, schema: string, tracker: InFlight) {
@@ -17,6 +18,10 @@ function createTenantClient(pool: Pool, schema: string, tracker: InFlight) {
         tracker.count++;
         try {
           return await query(args);
+        } catch (error) {
+          // The schema was dropped (hard delete) while this instance still held the tenant: unknown tenant, not a 500.
+          if ((error as { code?: string }).code === 'P2021') throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant');
+          throw error;
         } finally {
           if (--tracker.count === 0) tracker.onIdle?.();
         }

@@ -80,6 +80,17 @@ describe('tenant lifecycle as API instances see it', () => {
     expect(rows).toEqual([]);
   });
 
+  it('answers TENANT_NOT_FOUND, not a 500, when a schema vanishes while the instance still holds its tenant', async () => {
+    const tenant = await newTenant(api);
+    expect(await outcome(tenant)).toBe('ok');
+    // The window a hard delete leaves before its NOTIFY lands: the registry row is untouched, the schema gone.
+    await observer.query(`DROP SCHEMA "${tenant.schemaName}" CASCADE`);
+    const res = await gql(api.baseUrl, ProjectsDocument, { first: 10 }, { subdomain: tenant.id, token: tenant.token });
+    expect(res.status).not.toBe(500);
+    expect(codes(res.body)).toContain('TENANT_NOT_FOUND');
+    expect(codes(res.body)).not.toContain('INTERNAL_SERVER_ERROR');
+  });
+
   it('serves a tenant on its custom domain once added, follows its status, and stops once removed', async () => {
     const tenant = await newTenant(api);
     const other = await newTenant(api);
