@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { ConfigError } from '../src/config/config';
 import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-record';
 import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.repository';
-import { AppError } from '../src/graphql/app-error';
+import { AppError, type FieldError } from '../src/graphql/app-error';
 import { TenantLifecycleService } from '../src/control-plane/tenant-lifecycle.service';
 import { EXIT, parse, readStdin, UsageError, withContext, type Command } from './cli.util';
 import { migrate, MIGRATE_USAGE } from './migrate.command';
@@ -78,9 +78,9 @@ main(process.argv.slice(2)).then(
       process.exit(EXIT.usage);
     }
     if (error instanceof AppError) {
-      const fields = error.details.fields as Record<string, string> | undefined;
+      const fields = error.details.fields as FieldError[] | undefined;
       process.stderr.write(`${error.code}: ${error.message}\n`);
-      for (const [field, problem] of Object.entries(fields ?? {})) process.stderr.write(`  ${field}: ${problem}\n`);
+      for (const { path, message } of fields ?? []) process.stderr.write(`  ${path}: ${message}\n`);
     } else {
       process.stderr.write(`${error instanceof ConfigError ? error.message : (error as Error).stack ?? String(error)}\n`);
     }

@@ -63,7 +63,17 @@ export class AppError extends IntrinsicException {
 
 /** `fields` maps an argument's field (`name`, `after`) to what is wrong with it. */
 export function badUserInput(message: string, fields: Record<string, string>): AppError {
-  return new AppError(ErrorCode.BAD_USER_INPUT, message, { fields });
+  return new AppError(ErrorCode.BAD_USER_INPUT, message, { fields: fieldErrors(fields) });
+}
+
+/** One entry per invalid field, as clients receive it in `extensions.fields`. */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+function fieldErrors(fields: Record<string, string>): FieldError[] {
+  return Object.entries(fields).map(([path, message]) => ({ path, message }));
 }
 
 export function graphqlErrorBody(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {

@@ -38,7 +38,7 @@ describe('cursors', () => {
       error = thrown;
     }
     expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ code: ErrorCode.BAD_USER_INPUT, details: { fields: { after: expect.any(String) } } });
+    expect(error).toMatchObject({ code: ErrorCode.BAD_USER_INPUT, details: { fields: [{ path: 'after', message: expect.any(String) }] } });
   });
 });
 

@@ -20,7 +20,7 @@ import {
 
 interface TypedError {
   message: string;
-  extensions: { code: string; fields?: Record<string, string> };
+  extensions: { code: string; fields?: { path: string; message: string }[] };
 }
 
 /** Every rejection: GraphQL-shaped with a code, no stack trace anywhere, never a 500. */
@@ -194,9 +194,9 @@ describe('bad input over HTTP', () => {
       ['a 10,001-character description', { name: 'ok', description: 'd'.repeat(10_001) }, 'description'],
     ])('refuses %s on create and on update with BAD_USER_INPUT naming the field', async (_case, input, field) => {
       const created = expectRejected(await gql(api.baseUrl, CreateProjectDocument, { input: { name: 'ok', ...input } }, as(t)), 'BAD_USER_INPUT');
-      expect(Object.keys(created.extensions.fields ?? {})).toEqual([field]);
+      expect(created.extensions.fields?.map((f) => f.path)).toEqual([field]);
       const updated = expectRejected(await gql(api.baseUrl, UpdateProjectDocument, { id: projectId, input }, as(t)), 'BAD_USER_INPUT');
-      expect(Object.keys(updated.extensions.fields ?? {})).toEqual([field]);
+      expect(updated.extensions.fields?.map((f) => f.path)).toEqual([field]);
     });
 
     it('accepts a 200-character name and a 10,000-character description (the limits are exact)', async () => {
@@ -244,12 +244,12 @@ describe('bad input over HTTP', () => {
       ['base64 of plain text', b64('hello')],
     ])('refuses the cursor %s with BAD_USER_INPUT on after', async (_case, after) => {
       const error = expectRejected(await gql(api.baseUrl, ProjectsDocument, { first: 5, after }, as(t)), 'BAD_USER_INPUT');
-      expect(Object.keys(error.extensions.fields ?? {})).toEqual(['after']);
+      expect(error.extensions.fields?.map((f) => f.path)).toEqual(['after']);
     });
 
     it.each([101, -1])('refuses first: %d with BAD_USER_INPUT on first', async (first) => {
       const error = expectRejected(await gql(api.baseUrl, ProjectsDocument, { first }, as(t)), 'BAD_USER_INPUT');
-      expect(Object.keys(error.extensions.fields ?? {})).toEqual(['first']);
+      expect(error.extensions.fields?.map((f) => f.path)).toEqual(['first']);
     });
   });
 

@@ -67,3 +67,8 @@ export async function gql<D, V>(
 export function codes(body: GraphqlBody<unknown>): string[] {
   return (body.errors ?? []).map((e) => String(e.extensions?.code));
 }
+
+/** The field paths a BAD_USER_INPUT error names in `extensions.fields`. */
+export function fieldPaths(error: { extensions?: Record<string, unknown> }): string[] {
+  return ((error.extensions?.fields ?? []) as { path: string }[]).map((field) => field.path);
+}
