@@ -16,7 +16,7 @@ import { TenantProvisioner } from '../../src/tenancy/tenant-provisioner.service'
 import { TEST_JWT_SECRET } from '../factories/app';
 import { newDatabase, type TestDatabase } from '../factories/database';
 import { randomTenantId, TEST_PASSWORD } from '../factories/tenants';
-import { assertCliBuilt, runTenantsCli, spawnTenantsCli, waitFor, type CliResult } from '../support/tenants-cli';
+import { assertCliBuilt, runTenantsCli, spawnTenantsCli, waitFor, type CliResult, jsonReport } from '../support/tenants-cli';
 
 const ROOT = join(__dirname, '..', '..');
 const BASE_MIGRATIONS = join(ROOT, 'prisma', 'tenant', 'migrations');
@@ -78,13 +78,7 @@ async function newFleet(count: number): Promise<Fleet> {
 const spawnCli = (db: TestDatabase, args: string[]) => spawnTenantsCli(db.url, args);
 const runCli = (db: TestDatabase, args: string[]) => runTenantsCli(db.url, args);
 
-function jsonReport(result: CliResult): FleetMigrationReport {
-  try {
-    return JSON.parse(result.stdout) as FleetMigrationReport;
-  } catch {
-    throw new Error(`No JSON report (exit ${result.code}):\n${result.stderr}`);
-  }
-}
+const reportOf = (result: CliResult) => jsonReport<FleetMigrationReport>(result);
 
 async function ledger(observer: Client, id: string): Promise<string[]> {
   const { rows } = await observer.query<{ name: string }>(`SELECT name FROM ${tenantSchemaName(id)}._tenantry_migrations ORDER BY name`);
@@ -128,7 +122,7 @@ describe('tenants migrate (fleet migration)', () => {
 
       const first = await runCli(db, ['migrate', '--json', '--migrations-dir', fleet.migrationsDir]);
       expect(first.code).toBe(1);
-      const report = jsonReport(first);
+      const report = reportOf(first);
       expect(report.totals).toMatchObject({ tenants: 200, migrated: 199, failed: 1, blocked: 0, visited: 200, applied: 199 });
       expect(report.tenants.find((t) => t.id === broken)).toMatchObject({ status: 'failed', applied: [], pending: [EXTRA] });
       expect(report.tenants.find((t) => t.id === broken)?.error).toMatch(/FleetNote.*already exists/);
@@ -144,8 +138,8 @@ describe('tenants migrate (fleet migration)', () => {
       await observer.query(`DROP TABLE ${tenantSchemaName(broken)}."FleetNote"`);
       const rerun = await runCli(db, ['migrate', '--json', '--migrations-dir', fleet.migrationsDir]);
       expect(rerun.code).toBe(0);
-      expect(jsonReport(rerun).totals).toMatchObject({ tenants: 200, migrated: 1, current: 199, failed: 0, visited: 1, applied: 1 });
-      expect(jsonReport(rerun).tenants.find((t) => t.id === broken)).toMatchObject({ status: 'migrated', applied: [EXTRA] });
+      expect(reportOf(rerun).totals).toMatchObject({ tenants: 200, migrated: 1, current: 199, failed: 0, visited: 1, applied: 1 });
+      expect(reportOf(rerun).tenants.find((t) => t.id === broken)).toMatchObject({ status: 'migrated', applied: [EXTRA] });
 
       const noop = await fleet.app.get(FleetMigrator).migrate({ migrationsDir: fleet.migrationsDir });
       expect(noop.totals).toMatchObject({ current: 200, visited: 0, applied: 0 });
@@ -222,7 +216,7 @@ describe('tenants migrate (fleet migration)', () => {
       writeFileSync(file, `${readFileSync(file, 'utf8')}-- edited after it was applied\n`);
       const blocked = await runCli(db, ['migrate', '--json', '--migrations-dir', migrationsDir]);
       expect(blocked.code).toBe(4);
-      const report = jsonReport(blocked);
+      const report = reportOf(blocked);
       expect(report.tenants.find((t) => t.id === changed)).toMatchObject({ status: 'blocked', applied: [] });
       expect(report.tenants.find((t) => t.id === changed)?.error).toContain(EXTRA);
       for (const id of others) expect(report.tenants.find((t) => t.id === id)).toMatchObject({ status: 'migrated', applied: [EXTRA] });
@@ -231,7 +225,7 @@ describe('tenants migrate (fleet migration)', () => {
       expect(resolved.code).toBe(0);
       const after = await runCli(db, ['migrate', '--json', '--migrations-dir', migrationsDir]);
       expect(after.code).toBe(0);
-      expect(jsonReport(after).totals).toMatchObject({ current: 3, blocked: 0 });
+      expect(reportOf(after).totals).toMatchObject({ current: 3, blocked: 0 });
       for (const id of ids) expect(await ledger(observer, id)).toContain(EXTRA);
     } finally {
       await fleet.close();
@@ -300,7 +294,7 @@ describe('tenants migrate (fleet migration)', () => {
 
       const rerun = await runCli(db, ['migrate', '--json', '--migrations-dir', migrationsDir]);
       expect(rerun.code).toBe(0);
-      expect(jsonReport(rerun).totals).toMatchObject({ migrated: 3, current: 2, failed: 0 });
+      expect(reportOf(rerun).totals).toMatchObject({ migrated: 3, current: 2, failed: 0 });
       for (const id of ids) {
         expect(await ledger(observer, id)).toHaveLength(BASE_COUNT + 1);
         expect(await hasExtraObjects(observer, id)).toBe(true);

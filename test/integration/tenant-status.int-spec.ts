@@ -16,7 +16,7 @@ import { TenantProvisioner } from '../../src/tenancy/tenant-provisioner.service'
 import { TEST_JWT_SECRET } from '../factories/app';
 import { newDatabase, type TestDatabase } from '../factories/database';
 import { randomTenantId, TEST_PASSWORD } from '../factories/tenants';
-import { assertCliBuilt, runTenantsCli, type CliResult } from '../support/tenants-cli';
+import { assertCliBuilt, runTenantsCli, type CliResult, jsonReport } from '../support/tenants-cli';
 
 const ROOT = join(__dirname, '..', '..');
 const BASE_MIGRATIONS = join(ROOT, 'prisma', 'tenant', 'migrations');
@@ -28,13 +28,7 @@ ALTER TABLE "Project" ADD COLUMN "archivedAt" TIMESTAMPTZ(3);
 
 const runCli = (db: TestDatabase, args: string[]) => runTenantsCli(db.url, args);
 
-function jsonReport(result: CliResult): SchemaStatusReport {
-  try {
-    return JSON.parse(result.stdout) as SchemaStatusReport;
-  } catch {
-    throw new Error(`No JSON report (exit ${result.code}):\n${result.stderr}`);
-  }
-}
+const reportOf = (result: CliResult) => jsonReport<SchemaStatusReport>(result);
 
 describe('tenants status (pending migrations and schema drift)', () => {
   let db: TestDatabase;
@@ -90,7 +84,7 @@ describe('tenants status (pending migrations and schema drift)', () => {
   it('reports a clean fleet as current and exits 0, with the documented --json report', async () => {
     const result = await runCli(db, ['status', '--json']);
     expect(result.code).toBe(0);
-    const report = jsonReport(result);
+    const report = reportOf(result);
     expect(checked(report)).toEqual(
       clean.map((id) => ({
         id,
@@ -209,7 +203,7 @@ describe('tenants status (pending migrations and schema drift)', () => {
 
       const result = await runCli(db, ['status', '--json', '--migrations-dir', extraDir]);
       expect(result.code).toBe(1);
-      expect(jsonReport(result).totals).toMatchObject({ behind: 3, drifted: 0 });
+      expect(reportOf(result).totals).toMatchObject({ behind: 3, drifted: 0 });
       expect(result.stderr).toMatch(/^3 of 4 tenants behind( \(\d+ skipped\))?\.$/m);
     } finally {
       await retire(ahead);

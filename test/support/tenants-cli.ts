@@ -36,6 +36,15 @@ export function runTenantsCli(databaseUrl: string, args: string[], stdin = ''): 
   return spawnTenantsCli(databaseUrl, args, stdin).done;
 }
 
+/** The `--json` report a command wrote to stdout; fails with its stderr when there is none. */
+export function jsonReport<T>(result: CliResult): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new Error(`No JSON report (exit ${result.code}):\n${result.stderr}`);
+  }
+}
+
 /** Polls `check` every 20 ms until it returns something other than undefined; fails after `ms`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
