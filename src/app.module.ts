@@ -9,6 +9,7 @@ import { DemoSeeder } from './demo/demo-seeder.service';
 import { GraphQLModule } from './graphql/graphql.module';
 import { inputValidationPipe } from './graphql/input-validation.pipe';
 import { ProjectsModule } from './modules/projects/projects.module';
+import { TasksModule } from './modules/tasks/tasks.module';
 import { UsersModule } from './modules/users/users.module';
 import { ObservabilityModule } from './observability/observability.module';
 import type { ObservabilityOptions } from './observability/observability-options';
@@ -26,6 +27,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         ProjectsModule,
+        TasksModule,
         ObservabilityModule.forRoot(observability),
       ],
       providers: [DemoSeeder, { provide: APP_PIPE, useFactory: inputValidationPipe }],

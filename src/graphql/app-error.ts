@@ -12,6 +12,8 @@ export enum ErrorCode {
   CONFLICT = 'CONFLICT',
   /** The change would leave the tenant without an active ADMIN. */
   LAST_ADMIN = 'LAST_ADMIN',
+  /** The tenant's plan allows no more of a resource; `extensions` carry `resource`, `limit` and `plan`. */
+  PLAN_LIMIT_REACHED = 'PLAN_LIMIT_REACHED',
   PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
   BAD_REQUEST = 'BAD_REQUEST',
   GRAPHQL_PARSE_FAILED = 'GRAPHQL_PARSE_FAILED',
@@ -27,6 +29,7 @@ export function httpStatusFor(code: ErrorCode): number {
       return 404;
     case ErrorCode.TENANT_SUSPENDED:
     case ErrorCode.FORBIDDEN:
+    case ErrorCode.PLAN_LIMIT_REACHED:
       return 403;
     case ErrorCode.UNAUTHENTICATED:
       return 401;

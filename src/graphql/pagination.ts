@@ -37,7 +37,8 @@ export class PageInfo {
 export interface Connection<T> {
   edges: { cursor: string; node: T }[];
   pageInfo: PageInfo;
-  totalCount: number;
+  /** A promise when built from a counting function: the count runs only if the client selects `totalCount`. */
+  totalCount: number | Promise<number>;
 }
 
 /** A Relay connection type for `node` (e.g. ProjectConnection with ProjectEdge). */
@@ -99,17 +100,31 @@ export function isUuid(value: string): boolean {
 }
 
 /** Builds the connection from `first + 1` rows fetched after the cursor. */
-export function toConnection<T extends Keyset>(rows: T[], first: number, after: string | undefined, totalCount: number): Connection<T> {
+export function toConnection<T extends Keyset>(rows: T[], first: number, after: string | undefined, totalCount: number | (() => Promise<number>)): Connection<T> {
+  return toConnectionBy(rows, first, after, totalCount, encodeCursor);
+}
+
+/** Like toConnection, for any order: `cursorOf` encodes a row's position in it. */
+export function toConnectionBy<T>(
+  rows: T[],
+  first: number,
+  after: string | undefined,
+  totalCount: number | (() => Promise<number>),
+  cursorOf: (row: T) => string,
+): Connection<T> {
   const page = rows.slice(0, first);
-  const edges = page.map((node) => ({ cursor: encodeCursor(node), node }));
-  return {
+  const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
+  const connection = {
     edges,
-    totalCount,
     pageInfo: {
       hasNextPage: rows.length > first,
       hasPreviousPage: after !== undefined,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-  };
+  } as Connection<T>;
+  if (typeof totalCount === 'number') return { ...connection, totalCount };
+  // A getter: GraphQL's default resolver reads it only when `totalCount` is selected, and then once.
+  let count: Promise<number> | undefined;
+  return Object.defineProperty(connection, 'totalCount', { enumerable: true, get: () => (count ??= totalCount()) });
 }

@@ -7,7 +7,15 @@ import { startApp, type TestApp } from '../factories/app';
 import { codes, gql, type GraphqlBody, type HttpResult, type Via } from '../factories/http';
 import { newTenant, TEST_PASSWORD, type TestTenant } from '../factories/tenants';
 import {
+  ArchiveProjectDocument,
   ChangePasswordDocument,
+  CreateTaskDocument,
+  DeleteTaskDocument,
+  IsolationTaskIdsDocument,
+  TaskDocument,
+  TasksDocument,
+  UpdateTaskDocument,
+  type TaskQuery,
   ChangeUserRoleDocument,
   CreateProjectDocument,
   CreateUserDocument,
@@ -41,6 +49,12 @@ const T = {
   changeUserRole: "B changing the role of A's user is NOT_FOUND exactly like an absent id, and A's user is unchanged",
   deactivateUser: "B deactivating A's user is NOT_FOUND exactly like an absent id, and A's user can still log in",
   changePassword: "changePassword on B changes B's password only",
+  tasks: "B's tasks list holds B's tasks only",
+  task: "B reads A's task as null, like an absent id",
+  createTask: "B creating a task in A's project, or assigning A's user, is NOT_FOUND like an absent id; B's own task stays out of A's list",
+  updateTask: "B updating A's task, or assigning A's user to B's task, is NOT_FOUND like an absent id, and nothing changes",
+  deleteTask: "B deleting A's task is NOT_FOUND exactly like an absent id, and A's task is unchanged",
+  archiveProject: "B archiving A's project is NOT_FOUND exactly like an absent id, and A's project stays ACTIVE",
   foreignToken: (field: string) => `A's token on B's endpoint is UNAUTHENTICATED: ${field}`,
 };
 
@@ -60,6 +74,12 @@ const COVERAGE: Record<string, string[]> = {
   'Mutation.changeUserRole': [T.changeUserRole, T.foreignToken('changeUserRole')],
   'Mutation.deactivateUser': [T.deactivateUser, T.foreignToken('deactivateUser')],
   'Mutation.changePassword': [T.changePassword, T.foreignToken('changePassword')],
+  'Query.tasks': [T.tasks, T.foreignToken('tasks')],
+  'Query.task': [T.task, T.foreignToken('task')],
+  'Mutation.createTask': [T.createTask, T.foreignToken('createTask')],
+  'Mutation.updateTask': [T.updateTask, T.foreignToken('updateTask')],
+  'Mutation.deleteTask': [T.deleteTask, T.foreignToken('deleteTask')],
+  'Mutation.archiveProject': [T.archiveProject, T.foreignToken('archiveProject')],
 };
 
 const MEMBER_PASSWORD = 'a-member-password';
@@ -89,6 +109,9 @@ describe('tenant isolation over HTTP', () => {
   let bProject: NonNullable<ProjectQuery['project']>;
   let aUser: NonNullable<UserQuery['user']>;
   let bUser: NonNullable<UserQuery['user']>;
+  let aTask: NonNullable<TaskQuery['task']>;
+  let bTask: NonNullable<TaskQuery['task']>;
+  const bTaskIds: string[] = [];
   const bIds: string[] = [];
   const aIds: string[] = [];
   const bUserIds: string[] = [];
@@ -122,14 +145,29 @@ describe('tenant isolation over HTTP', () => {
     return { totalCount: res.body.data!.projects.totalCount, ids: res.body.data!.projects.edges.map((e) => e.node.id).sort() };
   };
 
+  const readTaskAs = async (tenant: TestTenant, id: string) => (await run(TaskDocument, { id }, { header: tenant.id, token: tenant.token })).body.data?.task;
+  const taskIdsAs = async (tenant: TestTenant) => {
+    const res = await run(IsolationTaskIdsDocument, {}, { header: tenant.id, token: tenant.token });
+    return { totalCount: res.body.data!.tasks.totalCount, ids: res.body.data!.tasks.edges.map((e) => e.node.id).sort() };
+  };
+  async function createTaskAs(tenant: TestTenant, projectId: string, assigneeId: string) {
+    const created = await run(CreateTaskDocument, { input: { projectId, title: `Task of ${tenant.id}`, assigneeId } }, { header: tenant.id, token: tenant.token });
+    if (!created.body.data) throw new Error(JSON.stringify(created.body));
+    return created.body.data.createTask;
+  }
+
   beforeAll(async () => {
     api = await startApp();
-    [a, b] = await Promise.all([newTenant(api), newTenant(api)]);
+    // Room for every project and user these tests create.
+    [a, b] = await Promise.all([newTenant(api, { plan: 'pro' }), newTenant(api, { plan: 'pro' })]);
     aProject = await createAs(a, 'Area 51', aIds);
     bProject = await createAs(b, 'Bravo', bIds);
     aUser = await createUserAs(a, `alpha-member@${a.id}.test`);
     bUser = await createUserAs(b, `bravo-member@${b.id}.test`);
     bUserIds.push(b.adminId, bUser.id);
+    aTask = await createTaskAs(a, aProject.id, aUser.id);
+    bTask = await createTaskAs(b, bProject.id, bUser.id);
+    bTaskIds.push(bTask.id);
   });
   afterAll(() => api.close());
 
@@ -267,6 +305,76 @@ describe('tenant isolation over HTTP', () => {
       expect(restored.body).toEqual({ data: { changePassword: true } });
     });
 
+    crossTenant(T.tasks, async () => {
+      const res = await run(IsolationTaskIdsDocument, {}, viaOf(b));
+      expect(res.body.errors).toBeUndefined();
+      const ids = res.body.data!.tasks.edges.map((e) => e.node.id).sort();
+      expect(ids).toEqual([...bTaskIds].sort());
+      expect(res.body.data!.tasks.totalCount).toBe(bTaskIds.length);
+      expect(ids).not.toContain(aTask.id);
+      for (const filter of [{ projectId: aProject.id }, { assigneeId: aUser.id }]) {
+        const filtered = await run(TasksDocument, { filter }, viaOf(b));
+        expect(filtered.body.data!.tasks).toMatchObject({ totalCount: 0, edges: [] });
+      }
+    });
+
+    crossTenant(T.task, async () => {
+      const foreign = await run(TaskDocument, { id: aTask.id }, viaOf(b));
+      const absent = await run(TaskDocument, { id: randomUUID() }, viaOf(b));
+      expect(foreign.body).toEqual({ data: { task: null } });
+      expect(foreign.body).toEqual(absent.body);
+      expect(foreign.status).toBe(absent.status);
+    });
+
+    crossTenant(T.createTask, async () => {
+      const aBefore = await taskIdsAs(a);
+      const inForeign = await run(CreateTaskDocument, { input: { projectId: aProject.id, title: 'pwned' } }, viaOf(b));
+      const inAbsent = await run(CreateTaskDocument, { input: { projectId: randomUUID(), title: 'pwned' } }, viaOf(b));
+      expect(codes(inForeign.body)).toEqual(['NOT_FOUND']);
+      expect(errorOf(inForeign)).toEqual(errorOf(inAbsent));
+      const foreignAssignee = await run(CreateTaskDocument, { input: { projectId: bProject.id, title: 'x', assigneeId: aUser.id } }, viaOf(b));
+      const absentAssignee = await run(CreateTaskDocument, { input: { projectId: bProject.id, title: 'x', assigneeId: randomUUID() } }, viaOf(b));
+      expect(codes(foreignAssignee.body)).toEqual(['NOT_FOUND']);
+      expect(errorOf(foreignAssignee)).toEqual(errorOf(absentAssignee));
+      expect(await taskIdsAs(a)).toEqual(aBefore);
+      const created = await run(CreateTaskDocument, { input: { projectId: bProject.id, title: `B via ${transport}` } }, viaOf(b));
+      const id = created.body.data!.createTask.id;
+      bTaskIds.push(id);
+      expect(await taskIdsAs(a)).toEqual(aBefore);
+      expect(await readTaskAs(a, id)).toBeNull();
+      expect((await taskIdsAs(b)).ids).toContain(id);
+    });
+
+    crossTenant(T.updateTask, async () => {
+      const input = { title: 'pwned', status: 'DONE' as const };
+      const foreign = await run(UpdateTaskDocument, { id: aTask.id, input }, viaOf(b));
+      const absent = await run(UpdateTaskDocument, { id: randomUUID(), input }, viaOf(b));
+      expect(codes(foreign.body)).toEqual(['NOT_FOUND']);
+      expect(errorOf(foreign)).toEqual(errorOf(absent));
+      const foreignAssignee = await run(UpdateTaskDocument, { id: bTask.id, input: { assigneeId: aUser.id } }, viaOf(b));
+      const absentAssignee = await run(UpdateTaskDocument, { id: bTask.id, input: { assigneeId: randomUUID() } }, viaOf(b));
+      expect(codes(foreignAssignee.body)).toEqual(['NOT_FOUND']);
+      expect(errorOf(foreignAssignee)).toEqual(errorOf(absentAssignee));
+      expect(await readTaskAs(a, aTask.id)).toEqual(aTask);
+      expect(await readTaskAs(b, bTask.id)).toEqual(bTask);
+    });
+
+    crossTenant(T.deleteTask, async () => {
+      const foreign = await run(DeleteTaskDocument, { id: aTask.id }, viaOf(b));
+      const absent = await run(DeleteTaskDocument, { id: randomUUID() }, viaOf(b));
+      expect(codes(foreign.body)).toEqual(['NOT_FOUND']);
+      expect(errorOf(foreign)).toEqual(errorOf(absent));
+      expect(await readTaskAs(a, aTask.id)).toEqual(aTask);
+    });
+
+    crossTenant(T.archiveProject, async () => {
+      const foreign = await run(ArchiveProjectDocument, { id: aProject.id }, viaOf(b));
+      const absent = await run(ArchiveProjectDocument, { id: randomUUID() }, viaOf(b));
+      expect(codes(foreign.body)).toEqual(['NOT_FOUND']);
+      expect(errorOf(foreign)).toEqual(errorOf(absent));
+      expect(await readAs(a, aProject.id)).toEqual(aProject);
+    });
+
     // A's genuine token, sent to B's endpoint, aimed at B's data.
     const foreignTokenCalls: Record<string, () => Promise<Result>> = {
       me: () => run(MeDocument, {}, { ...viaOf(b), token: a.token }),
@@ -285,12 +393,20 @@ describe('tenant isolation over HTTP', () => {
       deactivateUser: () => run(DeactivateUserDocument, { id: bUser.id }, { ...viaOf(b), token: a.token }),
       changePassword: () =>
         run(ChangePasswordDocument, { currentPassword: TEST_PASSWORD, newPassword: 'from-a-password' }, { ...viaOf(b), token: a.token }),
+      tasks: () => run(IsolationTaskIdsDocument, {}, { ...viaOf(b), token: a.token }),
+      task: () => run(TaskDocument, { id: bTask.id }, { ...viaOf(b), token: a.token }),
+      createTask: () => run(CreateTaskDocument, { input: { projectId: bProject.id, title: 'from A' } }, { ...viaOf(b), token: a.token }),
+      updateTask: () => run(UpdateTaskDocument, { id: bTask.id, input: { title: 'from A' } }, { ...viaOf(b), token: a.token }),
+      deleteTask: () => run(DeleteTaskDocument, { id: bTask.id }, { ...viaOf(b), token: a.token }),
+      archiveProject: () => run(ArchiveProjectDocument, { id: bProject.id }, { ...viaOf(b), token: a.token }),
     };
     for (const [field, call] of Object.entries(foreignTokenCalls)) {
       crossTenant(T.foreignToken(field), async () => {
         const before = await idsAs(b);
         const usersBefore = await userIdsAs(b);
         const bAdminBefore = await readUserAs(b, b.adminId);
+        const tasksBefore = await taskIdsAs(b);
+        const bTaskBefore = await readTaskAs(b, bTask.id);
         const res = await call();
         expect(codes(res.body)).toEqual(['UNAUTHENTICATED']);
         // Nothing of B's comes back: `data` is null, or holds only a nulled nullable field.
@@ -300,6 +416,8 @@ describe('tenant isolation over HTTP', () => {
         expect(await userIdsAs(b)).toEqual(usersBefore);
         expect(await readUserAs(b, bUser.id)).toEqual(bUser);
         expect(await readUserAs(b, b.adminId)).toEqual(bAdminBefore);
+        expect(await taskIdsAs(b)).toEqual(tasksBefore);
+        expect(await readTaskAs(b, bTask.id)).toEqual(bTaskBefore);
         expect(await canLogIn(b, b.adminEmail, TEST_PASSWORD)).toBe(true);
       });
     }

@@ -1,8 +1,14 @@
 import { startApp, type TestApp } from '../factories/app';
-import { codes, gql } from '../factories/http';
+import { codes, fieldPaths, gql, type Via } from '../factories/http';
 import { newTenant, TEST_PASSWORD, type TestTenant } from '../factories/tenants';
 import {
+  ArchiveProjectDocument,
   CreateProjectDocument,
+  CreateTaskDocument,
+  CreateUserDocument,
+  ProjectsPageDocument,
+  type ProjectOrder,
+  type ProjectsPageQuery,
   DeleteProjectDocument,
   LoginDocument,
   MeDocument,
@@ -59,7 +65,7 @@ describe('projects over HTTP', () => {
   });
 
   it('pages newest first with opaque cursors and no gaps or repeats', async () => {
-    const tenant = await newTenant(api);
+    const tenant = await newTenant(api, { plan: 'pro' });
     const via = { header: tenant.id, token: tenant.token };
     const names = Array.from({ length: 7 }, (_, i) => `p${i}`);
     for (const name of names) await gql(api.baseUrl, CreateProjectDocument, { input: { name } }, via);
@@ -78,7 +84,7 @@ describe('projects over HTTP', () => {
   });
 
   it('defaults to 20 per page and refuses more than 100', async () => {
-    const tenant = await newTenant(api);
+    const tenant = await newTenant(api, { plan: 'pro' });
     const via = { header: tenant.id, token: tenant.token };
     for (let i = 0; i < 21; i++) await gql(api.baseUrl, CreateProjectDocument, { input: { name: `n${i}` } }, via);
     const page = await gql(api.baseUrl, ProjectsDocument, {}, via);
@@ -86,5 +92,95 @@ describe('projects over HTTP', () => {
     expect(page.body.data?.projects.pageInfo.hasNextPage).toBe(true);
     const tooMany = await gql(api.baseUrl, ProjectsDocument, { first: 101 }, via);
     expect(codes(tooMany.body)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  describe('names, status, filters and orders', () => {
+    let via: Via;
+    let member: Via;
+    const ids: Record<string, string> = {};
+    const create = (name: string, as: Via = via) => gql(api.baseUrl, CreateProjectDocument, { input: { name } }, as);
+    const names = async (variables: { filter?: object; orderBy?: ProjectOrder }, first = 2) => {
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (let page = 0; page < 10; page++) {
+        const res = await gql(api.baseUrl, ProjectsPageDocument, { ...variables, first, after }, via);
+        expect(res.body.errors).toBeUndefined();
+        const connection: ProjectsPageQuery['projects'] = res.body.data!.projects;
+        seen.push(...connection.edges.map((e) => e.node.name));
+        if (!connection.pageInfo.hasNextPage) return seen;
+        after = connection.pageInfo.endCursor;
+      }
+      throw new Error('too many pages');
+    };
+
+    beforeAll(async () => {
+      const tenant = await newTenant(api, { plan: 'pro' });
+      via = { header: tenant.id, token: tenant.token };
+      const email = `member@${tenant.id}.test`;
+      await gql(api.baseUrl, CreateUserDocument, { input: { email, name: 'M', role: 'MEMBER', password: 'a-member-password' } }, via);
+      const login = await gql(api.baseUrl, LoginDocument, { email, password: 'a-member-password' }, { header: tenant.id });
+      member = { header: tenant.id, token: login.body.data!.login.accessToken };
+      for (const name of ['Beta', 'alpha', 'Gamma 100%', 'delta']) ids[name] = (await create(name)).body.data!.createProject.id;
+    });
+
+    it('refuses a duplicate name with CONFLICT on create and on rename, changing nothing', async () => {
+      const before = await names({}, 100);
+      expect(codes((await create('Beta')).body)).toEqual(['CONFLICT']);
+      expect(codes((await create('  Beta  ')).body)).toEqual(['CONFLICT']);
+      const rename = await gql(api.baseUrl, UpdateProjectDocument, { id: ids.alpha, input: { name: 'Beta' } }, via);
+      expect(codes(rename.body)).toEqual(['CONFLICT']);
+      expect(await names({}, 100)).toEqual(before);
+      // Renaming a project to its own name is no conflict.
+      expect(codes((await gql(api.baseUrl, UpdateProjectDocument, { id: ids.alpha, input: { name: 'alpha' } }, via)).body)).toEqual([]);
+    });
+
+    it('refuses blank and overlong names with the field named', async () => {
+      for (const name of ['', '   ', 'x'.repeat(201)]) {
+        const res = await create(name);
+        expect(codes(res.body)).toEqual(['BAD_USER_INPUT']);
+        expect(fieldPaths(res.body.errors![0])).toEqual(['name']);
+      }
+    });
+
+    it('archives for the owner or an admin only, and an archived project takes no tasks', async () => {
+      const mine = (await create('Member owned', member)).body.data!.createProject.id;
+      expect(codes((await gql(api.baseUrl, ArchiveProjectDocument, { id: ids.delta }, member)).body)).toEqual(['FORBIDDEN']);
+      const archived = await gql(api.baseUrl, ArchiveProjectDocument, { id: mine }, member);
+      expect(archived.body.data?.archiveProject).toMatchObject({ id: mine, status: 'ARCHIVED' });
+      expect((await gql(api.baseUrl, ArchiveProjectDocument, { id: ids.delta }, via)).body.data?.archiveProject.status).toBe('ARCHIVED');
+      // Archiving twice is harmless.
+      expect((await gql(api.baseUrl, ArchiveProjectDocument, { id: ids.delta }, via)).body.data?.archiveProject.status).toBe('ARCHIVED');
+      expect(codes((await gql(api.baseUrl, ArchiveProjectDocument, { id: 'nope' }, via)).body)).toEqual(['NOT_FOUND']);
+      expect(codes((await gql(api.baseUrl, CreateTaskDocument, { input: { projectId: ids.delta, title: 't' } }, via)).body)).toEqual(['CONFLICT']);
+      expect(await names({ filter: { status: 'ARCHIVED' } })).toEqual(['Member owned', 'delta']);
+    });
+
+    it('filters by status and by a case-insensitive name substring, taking % literally', async () => {
+      expect(await names({ filter: { status: 'ACTIVE' }, orderBy: { field: 'NAME', direction: 'ASC' } }, 100)).not.toContain('delta');
+      expect(await names({ filter: { nameContains: 'ALP' } })).toEqual(['alpha']);
+      expect(await names({ filter: { nameContains: '0%' } })).toEqual(['Gamma 100%']);
+      expect(await names({ filter: { nameContains: '%' } })).toEqual(['Gamma 100%']);
+      expect(await names({ filter: { nameContains: 'a', status: 'ARCHIVED' } })).toEqual(['delta']);
+      const total = await gql(api.baseUrl, ProjectsPageDocument, { first: 0, filter: { nameContains: 'a' } }, via);
+      expect(total.body.data?.projects.totalCount).toBe(4);
+    });
+
+    it('orders by NAME, CREATED_AT and UPDATED_AT in both directions across pages', async () => {
+      const all = ['alpha', 'Beta', 'Gamma 100%', 'delta'];
+      const byName = await names({ orderBy: { field: 'NAME', direction: 'ASC' }, filter: { nameContains: 'a' } }, 1);
+      expect([...byName].sort()).toEqual([...all].sort());
+      expect(await names({ orderBy: { field: 'NAME', direction: 'DESC' }, filter: { nameContains: 'a' } }, 3)).toEqual([...byName].reverse());
+      expect(await names({ orderBy: { field: 'CREATED_AT', direction: 'ASC' }, filter: { nameContains: 'a' } })).toEqual(['Beta', 'alpha', 'Gamma 100%', 'delta']);
+      await gql(api.baseUrl, UpdateProjectDocument, { id: ids.Beta, input: { description: 'touched' } }, via);
+      expect((await names({ orderBy: { field: 'UPDATED_AT', direction: 'DESC' } }))[0]).toBe('Beta');
+    });
+
+    it('refuses a cursor issued for another order', async () => {
+      const page = await gql(api.baseUrl, ProjectsPageDocument, { first: 1, orderBy: { field: 'NAME', direction: 'ASC' } }, via);
+      const after = page.body.data!.projects.pageInfo.endCursor;
+      const res = await gql(api.baseUrl, ProjectsPageDocument, { first: 1, after, orderBy: { field: 'UPDATED_AT', direction: 'ASC' } }, via);
+      expect(codes(res.body)).toEqual(['BAD_USER_INPUT']);
+      expect(fieldPaths(res.body.errors![0])).toEqual(['after']);
+    });
   });
 });

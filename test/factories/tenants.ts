@@ -20,14 +20,17 @@ export function randomTenantId(prefix = 't'): string {
   return `${prefix}-${randomBytes(5).toString('hex')}`;
 }
 
-/** Provisions a tenant with a random id through the real provisioner, and logs its admin in over HTTP. */
+/**
+ * Provisions a tenant with a random id through the real provisioner, and logs its admin in over HTTP.
+ * Enterprise unless `plan` says otherwise, so that only tests about plan limits meet them.
+ */
 export async function newTenant(api: TestApp, options: { id?: string; plan?: TenantPlan } = {}): Promise<TestTenant> {
   const id = options.id ?? randomTenantId();
   const adminEmail = `admin@${id}.test`;
   const tenant = await api.app.get(TenantProvisioner).create({
     id,
     name: `Tenant ${id}`,
-    plan: options.plan,
+    plan: options.plan ?? 'enterprise',
     adminEmail,
     adminPassword: TEST_PASSWORD,
   });

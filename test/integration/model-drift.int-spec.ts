@@ -137,7 +137,7 @@ describe('tenant migrations against prisma/tenant/schema.prisma', () => {
       'DROP INDEX "User_email_key"; CREATE INDEX "User_email_key" ON "User" (email)',
       ['- index User.User_email_key: UNIQUE btree (email)', '+ index User.User_email_key: btree (email)'],
     ],
-    ['an extra unique index', 'CREATE UNIQUE INDEX "Project_name_key" ON "Project" (name)', ['+ index Project.Project_name_key: UNIQUE btree (name)']],
+    ['an extra unique index', 'CREATE UNIQUE INDEX "Project_description_key" ON "Project" (description)', ['+ index Project.Project_description_key: UNIQUE btree (description)']],
     [
       'a foreign key with another ON DELETE rule',
       `ALTER TABLE "Project" DROP CONSTRAINT "Project_ownerId_fkey";

@@ -3,7 +3,9 @@ import { CONTROL_SCHEMA } from '../../src/control-plane/control-plane-migrator';
 import type { TenantRecord } from '../../src/control-plane/tenant-record';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
 import { SHARED_POOL } from '../../src/database/database.module';
+import { OrderDirection, type Sort } from '../../src/graphql/ordering';
 import { ProjectsRepository } from '../../src/modules/projects/projects.repository';
+import { TasksRepository } from '../../src/modules/tasks/tasks.repository';
 import { UsersRepository } from '../../src/modules/users/users.repository';
 import { applyMigrationsInTransaction, LEDGER_TABLE, loadMigrations } from '../../src/tenancy/migration-runner';
 import { MissingTenantContextError, TenantContext } from '../../src/tenancy/tenant-context';
@@ -17,7 +19,8 @@ import { CreateProjectDocument, LoginDocument, MeDocument, ProjectsDocument } fr
 // Every connection of this database starts with search_path = decoy, a schema holding the same tables as a
 // tenant. A statement that relied on search_path instead of naming the tenant's schema would land there.
 const DECOY = 'decoy';
-const TENANT_TABLES = ['User', 'Project', LEDGER_TABLE];
+const TENANT_TABLES = ['User', 'Project', 'Task', LEDGER_TABLE];
+const NEWEST: Sort = { name: 'CREATED_AT', spec: { column: 'createdAt', kind: 'date' }, direction: OrderDirection.DESC };
 
 interface Statement {
   operation: string;
@@ -46,7 +49,7 @@ function misqualified(sql: string, tenantSchema: string): string[] {
     .filter(([schema, table]) => schema !== (TENANT_TABLES.includes(table) ? tenantSchema : CONTROL_SCHEMA))
     .map(([schema, table]) => `${schema ?? '(search_path)'}.${table}`);
   // A tenant table named anywhere (a column reference, a RETURNING) without its schema in front of it.
-  for (const match of sql.matchAll(/(?<!\.)"(User|Project)"/g)) problems.push(`unqualified "${match[1]}"`);
+  for (const match of sql.matchAll(/(?<!\.)"(User|Project|Task)"/g)) problems.push(`unqualified "${match[1]}"`);
   return problems;
 }
 
@@ -57,6 +60,7 @@ describe('schema qualification of tenant SQL', () => {
   let tenant: TenantRecord;
   let users: UsersRepository;
   let projects: ProjectsRepository;
+  let tasks: TasksRepository;
   let admin: Pool;
 
   const captured: Statement[] = [];
@@ -83,6 +87,7 @@ describe('schema qualification of tenant SQL', () => {
     tenant = (await api.app.get(TenantRegistryRepository).getById(acme.id))!;
     users = api.app.get(UsersRepository);
     projects = api.app.get(ProjectsRepository);
+    tasks = api.app.get(TasksRepository);
 
     // Records the text of every statement any pg Client of this process sends while an operation is named.
     Client.prototype.query = function (this: Client, ...args: unknown[]) {
@@ -134,13 +139,24 @@ describe('schema qualification of tenant SQL', () => {
       });
       const kept = await record('ProjectsRepository.create', () => projects.create({ name: 'kept', description: 'stays', ownerId: acme.adminId }));
       const doomed = await projects.create({ name: 'doomed', description: null, ownerId: acme.adminId });
-      expect(await record('ProjectsRepository.list', () => projects.list(10))).toHaveLength(2);
-      expect(await record('ProjectsRepository.list after a cursor', () => projects.list(10, doomed))).toEqual([
+      expect(await record('ProjectsRepository.list', () => projects.list({}, NEWEST, 10))).toHaveLength(2);
+      expect(await record('ProjectsRepository.list after a cursor', () => projects.list({}, NEWEST, 10, { value: doomed.createdAt, id: doomed.id }))).toEqual([
         expect.objectContaining({ id: kept.id }),
       ]);
-      expect(await record('ProjectsRepository.count', () => projects.count())).toBe(2);
+      expect(await record('ProjectsRepository.count', () => projects.count({ nameContains: 'e' }))).toBe(2);
       expect(await record('ProjectsRepository.getById', () => projects.getById(kept.id))).toMatchObject({ name: 'kept' });
+      expect(await record('ProjectsRepository.listByIds', () => projects.listByIds([kept.id]))).toHaveLength(1);
+      const task = await record('TasksRepository.create', () => tasks.create({ projectId: doomed.id, title: 't', assigneeId: acme.adminId, dueDate: new Date('2026-12-01') }));
+      expect(await record('TasksRepository.list', () => tasks.list({ projectId: doomed.id }, NEWEST, 10))).toHaveLength(1);
+      expect(await record('TasksRepository.count', () => tasks.count({ assigneeId: acme.adminId }))).toBe(1);
+      expect(await record('TasksRepository.getById', () => tasks.getById(task.id))).toMatchObject({ title: 't' });
+      expect(await record('TasksRepository.listByIds', () => tasks.listByIds([task.id]))).toHaveLength(1);
+      expect((await record('TasksRepository.listPerProject', () => tasks.listPerProject([doomed.id, kept.id], 5))).get(doomed.id)).toHaveLength(1);
+      expect((await record('TasksRepository.countPerProject', () => tasks.countPerProject([doomed.id]))).get(doomed.id)).toBe(1);
+      expect(await record('TasksRepository.update', () => tasks.update(task.id, { title: 'u' }))).toMatchObject({ title: 'u' });
+      expect(await record('UsersRepository.listByIds', () => users.listByIds([acme.adminId]))).toHaveLength(1);
       expect(await record('ProjectsRepository.update', () => projects.update(kept.id, { name: 'renamed' }))).toMatchObject({ name: 'renamed' });
+      expect(await record('TasksRepository.delete', () => tasks.delete(task.id))).toBe(true);
       expect(await record('ProjectsRepository.delete', () => projects.delete(doomed.id))).toBe(true);
     });
 
@@ -182,9 +198,20 @@ describe('schema qualification of tenant SQL', () => {
     const calls: [string, () => Promise<unknown>][] = [
       ['UsersRepository.getById', () => users.getById(id)],
       ['UsersRepository.getByEmailWithHash', () => users.getByEmailWithHash(acme.adminEmail)],
-      ['ProjectsRepository.list', () => projects.list(10)],
-      ['ProjectsRepository.list after a cursor', () => projects.list(10, { createdAt: new Date(), id })],
-      ['ProjectsRepository.count', () => projects.count()],
+      ['ProjectsRepository.list', () => projects.list({}, NEWEST, 10)],
+      ['ProjectsRepository.list after a cursor', () => projects.list({}, NEWEST, 10, { value: new Date(), id })],
+      ['ProjectsRepository.count', () => projects.count({})],
+      ['ProjectsRepository.listByIds', () => projects.listByIds([id])],
+      ['TasksRepository.list', () => tasks.list({}, NEWEST, 10)],
+      ['TasksRepository.count', () => tasks.count({})],
+      ['TasksRepository.getById', () => tasks.getById(id)],
+      ['TasksRepository.listByIds', () => tasks.listByIds([id])],
+      ['TasksRepository.listPerProject', () => tasks.listPerProject([id], 5)],
+      ['TasksRepository.countPerProject', () => tasks.countPerProject([id])],
+      ['TasksRepository.create', () => tasks.create({ projectId: id, title: 'nowhere' })],
+      ['TasksRepository.update', () => tasks.update(id, { title: 'nowhere' })],
+      ['TasksRepository.delete', () => tasks.delete(id)],
+      ['UsersRepository.listByIds', () => users.listByIds([id])],
       ['ProjectsRepository.getById', () => projects.getById(id)],
       ['ProjectsRepository.create', () => projects.create({ name: 'nowhere', description: null, ownerId: acme.adminId })],
       ['ProjectsRepository.update', () => projects.update(id, { name: 'nowhere' })],

@@ -158,10 +158,11 @@ describe('tenants status (pending migrations and schema drift)', () => {
     ],
     [
       'an extra unique constraint',
-      'ALTER TABLE "Project" ADD CONSTRAINT "Project_name_key" UNIQUE (name)',
-      [{ change: 'extra', key: 'index Project.Project_name_key', actual: 'UNIQUE CONSTRAINT btree (name)' }],
+      'ALTER TABLE "Project" ADD CONSTRAINT "Project_description_key" UNIQUE (description)',
+      [{ change: 'extra', key: 'index Project.Project_description_key', actual: 'UNIQUE CONSTRAINT btree (description)' }],
     ],
-    ['a missing primary key', 'ALTER TABLE "Project" DROP CONSTRAINT "Project_pkey"', [{ change: 'missing', key: 'primary key Project', expected: 'Project_pkey (id)' }]],
+    // Task's: nothing references it (Project's is referenced by Task's foreign key).
+    ['a missing primary key', 'ALTER TABLE "Task" DROP CONSTRAINT "Task_pkey"', [{ change: 'missing', key: 'primary key Task', expected: 'Task_pkey (id)' }]],
   ])('reports %s as drift of exactly that tenant', async (_change, sql, drift) => {
     const id = await driftedTenant(sql);
     try {

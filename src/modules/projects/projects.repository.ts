@@ -1,26 +1,25 @@
 import { Injectable } from '@nestjs/common';
-import type { Keyset } from '../../graphql/pagination';
+import { afterKeyOf, orderByOf, type Sort, type SortKey } from '../../graphql/ordering';
+import { prismaCode } from '../../tenancy/prisma-errors.util';
 import { TenantConnectionService } from '../../tenancy/tenant-connection.service';
-import { toUser, USER_SELECT } from '../users/users.repository';
-import type { Project } from './models/project.model';
+import { ProjectsError, ProjectsErrorCode } from './projects.errors';
+import type { Project, ProjectStatus } from './models/project.model';
 
 export interface ProjectRecord extends Project {
   ownerId: string;
 }
 
-const SELECT = {
-  id: true,
-  name: true,
-  description: true,
-  ownerId: true,
-  createdAt: true,
-  owner: { select: USER_SELECT },
-} as const;
+export interface ProjectListFilter {
+  status?: ProjectStatus;
+  nameContains?: string;
+}
 
-type Row = { id: string; name: string; description: string | null; ownerId: string; createdAt: Date; owner: Parameters<typeof toUser>[0] };
+const SELECT = { id: true, name: true, description: true, status: true, ownerId: true, createdAt: true, updatedAt: true } as const;
+
+type Row = Omit<ProjectRecord, 'status'> & { status: string };
 
 function toRecord(row: Row): ProjectRecord {
-  return { ...row, owner: toUser(row.owner) };
+  return { ...row, status: row.status as ProjectStatus };
 }
 
 /** Projects of the current tenant. The only code that touches Prisma for projects. */
@@ -28,20 +27,18 @@ function toRecord(row: Row): ProjectRecord {
 export class ProjectsRepository {
   constructor(private readonly connections: TenantConnectionService) {}
 
-  async list(take: number, after?: Keyset): Promise<ProjectRecord[]> {
+  async list(filter: ProjectListFilter, sort: Sort, take: number, after?: SortKey): Promise<ProjectRecord[]> {
     const rows = await this.connections.current().project.findMany({
       select: SELECT,
-      where: after && {
-        OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }],
-      },
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      where: { AND: [whereOf(filter), after ? afterKeyOf(sort, after) : {}] },
+      orderBy: orderByOf(sort),
       take,
     });
     return rows.map(toRecord);
   }
 
-  count(): Promise<number> {
-    return this.connections.current().project.count();
+  count(filter: ProjectListFilter): Promise<number> {
+    return this.connections.current().project.count({ where: whereOf(filter) });
   }
 
   async getById(id: string): Promise<ProjectRecord | null> {
@@ -49,20 +46,44 @@ export class ProjectsRepository {
     return row && toRecord(row);
   }
 
-  async create(data: { name: string; description: string | null; ownerId: string }): Promise<ProjectRecord> {
-    return toRecord(await this.connections.current().project.create({ data, select: SELECT }));
+  /** The projects among `ids` (any order); other tenants' ids simply are not found. */
+  async listByIds(ids: readonly string[]): Promise<ProjectRecord[]> {
+    const rows = await this.connections.current().project.findMany({ where: { id: { in: [...ids] } }, select: SELECT });
+    return rows.map(toRecord);
   }
 
-  /** Null when no such project exists in this tenant. */
-  async update(id: string, data: { name?: string; description?: string | null }): Promise<ProjectRecord | null> {
-    const client = this.connections.current();
-    const { count } = await client.project.updateMany({ where: { id }, data });
+  /** CONFLICT when the name is taken. Plan limits are the service's. */
+  async create(data: { name: string; description: string | null; ownerId: string }): Promise<ProjectRecord> {
+    return toRecord(await translated(() => this.connections.current().project.create({ data, select: SELECT })));
+  }
+
+  /** Null when no such project exists in this tenant; CONFLICT when the new name is taken. */
+  async update(id: string, data: { name?: string; description?: string | null; status?: ProjectStatus }): Promise<ProjectRecord | null> {
+    const { count } = await translated(() => this.connections.current().project.updateMany({ where: { id }, data }));
     return count === 0 ? null : this.getById(id);
   }
 
-  /** False when no such project exists in this tenant. */
+  /** False when no such project exists in this tenant. Its tasks go with it (ON DELETE CASCADE). */
   async delete(id: string): Promise<boolean> {
     const { count } = await this.connections.current().project.deleteMany({ where: { id } });
     return count > 0;
+  }
+}
+
+function whereOf(filter: ProjectListFilter) {
+  return {
+    ...(filter.status && { status: filter.status }),
+    // Prisma passes `contains` to (I)LIKE unescaped: a `%` or `_` in the filter must match itself.
+    ...(filter.nameContains && { name: { contains: filter.nameContains.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' as const } }),
+  };
+}
+
+// The unique index on name is the one arbiter of duplicates, also between concurrent requests.
+async function translated<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (prismaCode(error) === 'P2002') throw new ProjectsError(ProjectsErrorCode.PROJECT_NAME_TAKEN);
+    throw error;
   }
 }

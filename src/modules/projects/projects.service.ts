@@ -1,55 +1,95 @@
 import { Injectable } from '@nestjs/common';
-import { AppError, badUserInput, ErrorCode } from '../../graphql/app-error';
-import { DEFAULT_PAGE_SIZE, decodeCursor, isUuid, toConnection, type Connection } from '../../graphql/pagination';
+import { badUserInput } from '../../graphql/app-error';
+import { decodeSortCursor, OrderDirection, sortCursor, type Sort, type SortColumn } from '../../graphql/ordering';
+import { DEFAULT_PAGE_SIZE, isUuid, toConnectionBy, type Connection } from '../../graphql/pagination';
+import { byKeys, requestLoader } from '../../graphql/request-loaders';
 import type { AuthenticatedUser } from '../../tenancy/tenant-context';
+import { LimitedResource } from '../plans/plan-limits.errors';
+import { requireRoomFor } from '../plans/plan-limits.util';
 import type { CreateProjectInput } from './dto/create-project.input';
+import type { ProjectFilter } from './dto/project-filter.input';
+import { ProjectOrderField, type ProjectOrder } from './dto/project-order.input';
 import type { UpdateProjectInput } from './dto/update-project.input';
+import { ProjectStatus } from './models/project.model';
+import { ProjectsError, ProjectsErrorCode } from './projects.errors';
 import { ProjectsRepository, type ProjectRecord } from './projects.repository';
+
+const SORT_COLUMNS: Record<ProjectOrderField, SortColumn> = {
+  NAME: { column: 'name', kind: 'string' },
+  CREATED_AT: { column: 'createdAt', kind: 'date' },
+  UPDATED_AT: { column: 'updatedAt', kind: 'date' },
+};
+
+export interface ProjectListArgs {
+  first?: number | null;
+  after?: string | null;
+  filter?: ProjectFilter | null;
+  orderBy?: ProjectOrder | null;
+}
 
 @Injectable()
 export class ProjectsService {
   constructor(private readonly projects: ProjectsRepository) {}
 
-  async list(first = DEFAULT_PAGE_SIZE, after?: string | null): Promise<Connection<ProjectRecord>> {
-    const keyset = after == null ? undefined : decodeCursor(after);
-    const [rows, total] = await Promise.all([this.projects.list(first + 1, keyset), this.projects.count()]);
-    return toConnection(rows, first, after ?? undefined, total);
+  async list({ first, after, filter, orderBy }: ProjectListArgs): Promise<Connection<ProjectRecord>> {
+    const size = first ?? DEFAULT_PAGE_SIZE;
+    const field = orderBy?.field ?? ProjectOrderField.CREATED_AT;
+    const sort: Sort = { name: field, spec: SORT_COLUMNS[field], direction: orderBy?.direction ?? OrderDirection.DESC };
+    const key = after == null ? undefined : decodeSortCursor(sort, after);
+    const where = { status: filter?.status ?? undefined, nameContains: filter?.nameContains?.trim() || undefined };
+    const rows = await this.projects.list(where, sort, size + 1, key);
+    // Tasks of this page resolve their project without another query.
+    for (const row of rows) this.loader().prime(row.id, row);
+    return toConnectionBy(rows, size, after ?? undefined, () => this.projects.count(where), (row) => sortCursor(sort, row));
   }
 
   /** Absent, malformed and other tenants' ids all read as null. */
   get(id: string): Promise<ProjectRecord | null> {
-    return isUuid(id) ? this.projects.getById(id) : Promise.resolve(null);
+    return isUuid(id) ? this.loader().load(id) : Promise.resolve(null);
   }
 
-  create(user: AuthenticatedUser, input: CreateProjectInput): Promise<ProjectRecord> {
-    return this.projects.create({ name: input.name, description: input.description ?? null, ownerId: user.id });
+  async create(user: AuthenticatedUser, input: CreateProjectInput): Promise<ProjectRecord> {
+    // Archived projects free their slot. Check-then-insert: concurrent creates may overshoot the limit by a few; an
+    // interactive transaction would close that gap but holds a pooled connection across round trips under load.
+    await requireRoomFor(LimitedResource.PROJECTS, () => this.projects.count({ status: ProjectStatus.ACTIVE }));
+    return this.projects.create({ name: input.name.trim(), description: input.description ?? null, ownerId: user.id });
   }
 
   async update(user: AuthenticatedUser, id: string, input: UpdateProjectInput): Promise<ProjectRecord> {
     if (input.name === null) throw badUserInput('Invalid project', { name: 'cannot be null' });
     await this.requireEditable(user, id);
-    const updated = await this.projects.update(id, { name: input.name, description: input.description });
-    if (!updated) throw notFound();
-    return updated;
+    return this.changed(await this.projects.update(id, { name: input.name?.trim(), description: input.description }));
+  }
+
+  /** Archiving an archived project changes nothing and succeeds. */
+  async archive(user: AuthenticatedUser, id: string): Promise<ProjectRecord> {
+    await this.requireEditable(user, id);
+    return this.changed(await this.projects.update(id, { status: ProjectStatus.ARCHIVED }));
   }
 
   async delete(user: AuthenticatedUser, id: string): Promise<boolean> {
     await this.requireEditable(user, id);
-    if (!(await this.projects.delete(id))) throw notFound();
+    if (!(await this.projects.delete(id))) throw new ProjectsError(ProjectsErrorCode.PROJECT_NOT_FOUND);
+    this.loader().clear(id);
     return true;
   }
 
-  // Owners and admins may change a project; anyone else in the tenant gets FORBIDDEN.
-  private async requireEditable(user: AuthenticatedUser, id: string): Promise<void> {
+  /** Owners and admins may change a project and its tasks; anyone else in the tenant gets FORBIDDEN. */
+  async requireEditable(user: AuthenticatedUser, id: string): Promise<ProjectRecord> {
     const project = await this.get(id);
-    if (!project) throw notFound();
-    if (project.ownerId !== user.id && user.role !== 'ADMIN') {
-      throw new AppError(ErrorCode.FORBIDDEN, 'Only the owner or an admin may change this project');
-    }
+    if (!project) throw new ProjectsError(ProjectsErrorCode.PROJECT_NOT_FOUND);
+    if (project.ownerId !== user.id && user.role !== 'ADMIN') throw new ProjectsError(ProjectsErrorCode.PROJECT_NOT_EDITABLE);
+    return project;
   }
-}
 
-// Absent and foreign ids must be indistinguishable.
-function notFound(): AppError {
-  return new AppError(ErrorCode.NOT_FOUND, 'Project not found');
+  private changed(project: ProjectRecord | null): ProjectRecord {
+    if (!project) throw new ProjectsError(ProjectsErrorCode.PROJECT_NOT_FOUND);
+    this.loader().clear(project.id).prime(project.id, project);
+    return project;
+  }
+
+  // Projects by id, batched and cached per request.
+  private loader() {
+    return requestLoader<string, ProjectRecord | null>('projects.byId', async (ids) => byKeys(ids, await this.projects.listByIds(ids), (p) => p.id));
+  }
 }

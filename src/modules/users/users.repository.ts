@@ -39,6 +39,12 @@ export class UsersRepository {
     return user && toUser(user);
   }
 
+  /** The users among `ids` (any order); ids of other tenants simply are not found. */
+  async listByIds(ids: readonly string[]): Promise<User[]> {
+    const rows = await this.connections.current().user.findMany({ where: { id: { in: [...ids] } }, select: USER_SELECT });
+    return rows.map(toUser);
+  }
+
   /** Role and status only: what the JWT guard reads on every authenticated request (a primary-key lookup). */
   getAuthState(id: string): Promise<{ role: string; status: string } | null> {
     return this.connections.current().user.findUnique({ where: { id }, select: { role: true, status: true } });

@@ -3,6 +3,8 @@ import { hashPassword, verifyPassword } from '../../auth/password.util';
 import { AppError, badUserInput, ErrorCode } from '../../graphql/app-error';
 import { DEFAULT_PAGE_SIZE, decodeCursor, isUuid, toConnection, type Connection } from '../../graphql/pagination';
 import type { AuthenticatedUser } from '../../tenancy/tenant-context';
+import { LimitedResource } from '../plans/plan-limits.errors';
+import { requireRoomFor } from '../plans/plan-limits.util';
 import type { CreateUserInput } from './dto/create-user.input';
 import type { UserFilter } from './dto/user-filter.input';
 import { UserStatus, type Role, type User } from './models/user.model';
@@ -37,6 +39,8 @@ export class UsersService {
 
   async create(current: AuthenticatedUser, input: CreateUserInput): Promise<User> {
     requireAdmin(current);
+    // Deactivated users free their seat.
+    await requireRoomFor(LimitedResource.USERS, () => this.users.count({ status: UserStatus.ACTIVE }));
     return this.users.create({
       email: input.email.trim().toLowerCase(),
       name: input.name.trim(),
