@@ -2,13 +2,14 @@ import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { FleetMigrator } from './fleet-migrator.service';
 import { SchemaDriftService } from './schema-drift.service';
 import { TenantConnectionService } from './tenant-connection.service';
+import { TenantRoles } from './tenant-roles.service';
 import { TenantProvisioner } from './tenant-provisioner.service';
 import { TenantMiddleware } from './tenant.middleware';
 
 @Global()
 @Module({
-  providers: [TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
-  exports: [TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
+  providers: [TenantRoles, TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
+  exports: [TenantRoles, TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
 })
 export class TenancyModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
