@@ -6,6 +6,7 @@ import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.r
 import { AppError, type FieldError } from '../src/graphql/app-error';
 import { TenantLifecycleService } from '../src/control-plane/tenant-lifecycle.service';
 import { EXIT, parse, readStdin, UsageError, withContext, type Command } from './cli.util';
+import { isolationCheck, isolationReport, ISOLATION_USAGE } from './isolation.commands';
 import { migrate, MIGRATE_USAGE } from './migrate.command';
 import { status, STATUS_USAGE } from './status.command';
 import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, restore, resume, show, suspend, update } from './tenant-lifecycle.commands';
@@ -16,9 +17,12 @@ const USAGE = `Usage: npm run tenants -- <command>
   list [--json]
 ${LIFECYCLE_USAGE}${MIGRATE_USAGE}
 ${STATUS_USAGE}
+${ISOLATION_USAGE}
 `;
 
 const COMMANDS: Record<string, Command> = { create, list, migrate, status, show, update, suspend, resume, delete: deleteTenant, restore, domains };
+COMMANDS['isolation-report'] = isolationReport;
+COMMANDS['isolation-check'] = isolationCheck;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

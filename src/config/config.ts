@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { ROLE_PREFIX, ROLE_PREFIX_MAX_LENGTH } from '../database/database-roles';
 
 export type NodeEnv = 'development' | 'test' | 'production';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -13,6 +14,12 @@ export interface AppConfig {
   databaseUrl?: string;
   /** Unset means: caches stay in-process. */
   redisUrl?: string;
+  /** The request pool's URL (a non-superuser role); unset means: derived from DATABASE_URL (see database-roles.ts). */
+  databaseRuntimeUrl?: string;
+  /** Prefix of this installation's PostgreSQL roles; unset means: derived from the database name. */
+  tenantRolePrefix?: string;
+  /** Connections of the request pool one tenant may hold at once. */
+  tenantMaxConnections: number;
   baseDomain: string;
   jwt: { secret: string; secretGenerated: boolean; issuer: string; audience: string; accessTtlSeconds: number };
   pgPoolMax: number;
@@ -106,12 +113,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push('PLATFORM_ADMIN_TOKEN must be at least 16 bytes');
   }
 
+  const tenantRolePrefix = str('TENANT_ROLE_PREFIX');
+  if (tenantRolePrefix !== undefined && !ROLE_PREFIX.test(tenantRolePrefix)) {
+    problems.push(`TENANT_ROLE_PREFIX must be 1-${ROLE_PREFIX_MAX_LENGTH} characters: a-z, 0-9 and "_", starting with a letter (got "${tenantRolePrefix}")`);
+  }
+  const pgPoolMax = int('PG_POOL_MAX', 10, 1, 1000);
+
   const root = projectRoot();
   const config: AppConfig = {
     port: int('PORT', 3000, 0, 65535),
     nodeEnv,
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
+    databaseRuntimeUrl: url('DATABASE_RUNTIME_URL', ['postgres:', 'postgresql:']),
+    tenantRolePrefix,
+    tenantMaxConnections: int('TENANT_MAX_CONNECTIONS', Math.max(1, Math.floor(pgPoolMax / 2)), 1, 1000),
     baseDomain,
     jwt: {
       secret,
@@ -120,7 +136,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       audience: str('JWT_AUDIENCE') ?? 'tenantry-api',
       accessTtlSeconds,
     },
-    pgPoolMax: int('PG_POOL_MAX', 10, 1, 1000),
+    pgPoolMax,
     tenantClientCacheSize: int('TENANT_CLIENT_CACHE_SIZE', 100, 1, 100_000),
     tenantCacheTtlMs: int('TENANT_CACHE_TTL_MS', 5000, 0, 3_600_000),
     logLevel: oneOf('LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),

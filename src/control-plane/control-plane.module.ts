@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
+import { IsolationCheckRepository } from './isolation-check.repository';
 import { migrateControlPlane } from './control-plane-migrator';
 import { TenantLifecycleService } from './tenant-lifecycle.service';
 import { TenantRegistryRepository } from './tenant-registry.repository';
@@ -11,8 +12,8 @@ import { TenantRegistry } from './tenant-registry.service';
 @Global()
 @Module({
   // TenantLifecycleService also uses TenancyModule's (global) provisioner and connection LRU.
-  providers: [TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
-  exports: [TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
+  providers: [IsolationCheckRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
+  exports: [IsolationCheckRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
 })
 export class ControlPlaneModule implements OnModuleInit {
   constructor(

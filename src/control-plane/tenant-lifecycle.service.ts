@@ -6,6 +6,7 @@ import { AppError, badUserInput, ErrorCode } from '../graphql/app-error';
 import { TenantConnectionService } from '../tenancy/tenant-connection.service';
 import { customDomainProblem, normalizeDomain } from '../tenancy/tenant-domain.util';
 import { isValidTenantId, tenantIdProblem } from '../tenancy/tenant-id.util';
+import { TenantRoles } from '../tenancy/tenant-roles.service';
 import { TenantProvisioner, type NewTenant } from '../tenancy/tenant-provisioner.service';
 import { TENANT_PLANS, type TenantPlan, type TenantRecord, type TenantStatus } from './tenant-record';
 import {
@@ -62,6 +63,7 @@ export class TenantLifecycleService {
     private readonly registry: TenantRegistryRepository,
     private readonly provisioner: TenantProvisioner,
     private readonly connections: TenantConnectionService,
+    private readonly roles: TenantRoles,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -121,12 +123,13 @@ export class TenantLifecycleService {
     return this.transition(id, 'restore', actor);
   }
 
-  /** Drops the schema (CASCADE) and the registry row; domains and migration summary go with it. Irreversible. */
+  /** Drops the schema (CASCADE), its role and the registry row; domains and migration summary go with it. Irreversible. */
   async hardDelete(id: string, actor: string): Promise<void> {
     checkId(id);
     const dropped = await this.audited(id, 'hard-delete', actor, {}, async (db) => {
       const tenant = await this.require(id, db, true);
       await this.registry.deleteWithSchema(tenant, db);
+      await this.roles.dropTenantRole(db, tenant.id);
       return { result: tenant, details: { status: tenant.status, schema: tenant.schemaName } };
     });
     // A client cached for the dropped schema would only fail; queries already running finish first.

@@ -3,13 +3,25 @@ import { Pool } from 'pg';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { runtimeDatabaseUrl } from './database-roles';
 
-/** The one pg pool of this process: every tenant's PrismaClient and the control plane share it. */
+/**
+ * The owner pool (DATABASE_URL): control plane, provisioning, migrations and role management. Tenant data on the
+ * request path never goes through it.
+ */
 export const SHARED_POOL = Symbol('SHARED_POOL');
+/**
+ * The request pool: one pg pool shared by every tenant's PrismaClient, connected as the non-superuser runtime role,
+ * which reaches a tenant's tables only through `SET LOCAL ROLE` (see tenancy/tenant-scoped-pool.ts).
+ */
+export const TENANT_POOL = Symbol('TENANT_POOL');
 /** ioredis client when REDIS_URL is set, otherwise null (caches stay in-process). */
 export const REDIS = Symbol('REDIS');
 
+/** application_name of the request pool's connections. */
 export const APPLICATION_NAME = 'tenantry';
+/** application_name of the owner pool's connections. */
+export const ADMIN_APPLICATION_NAME = 'tenantry-admin';
 
 @Global()
 @Module({
@@ -22,13 +34,26 @@ export const APPLICATION_NAME = 'tenantry';
         const pool = new Pool({
           connectionString: config.databaseUrl,
           max: config.pgPoolMax,
-          application_name: APPLICATION_NAME,
+          application_name: ADMIN_APPLICATION_NAME,
           connectionTimeoutMillis: 10_000,
         });
         // An idle client dying (database restart) must not crash the process; the pool replaces it.
         pool.on('error', () => undefined);
-        // Each cached tenant client's adapter listens on the pool; evicted ones until they drain.
-        pool.setMaxListeners(config.tenantClientCacheSize * 2 + 10);
+        return pool;
+      },
+    },
+    {
+      provide: TENANT_POOL,
+      inject: [APP_CONFIG],
+      // Lazy: its role is ensured at bootstrap (TenantRoles) before the first request can use it.
+      useFactory: (config: AppConfig) => {
+        const pool = new Pool({
+          connectionString: runtimeDatabaseUrl(config),
+          max: config.pgPoolMax,
+          application_name: APPLICATION_NAME,
+          connectionTimeoutMillis: 10_000,
+        });
+        pool.on('error', () => undefined);
         return pool;
       },
     },
@@ -49,16 +74,17 @@ export const APPLICATION_NAME = 'tenantry';
       },
     },
   ],
-  exports: [SHARED_POOL, REDIS],
+  exports: [SHARED_POOL, TENANT_POOL, REDIS],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(
     @Inject(SHARED_POOL) private readonly pool: Pool,
+    @Inject(TENANT_POOL) private readonly tenantPool: Pool,
     @Inject(REDIS) private readonly redis: Redis | null,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     this.redis?.disconnect();
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.tenantPool.end()]);
   }
 }

@@ -19,6 +19,8 @@ export enum ErrorCode {
   GRAPHQL_PARSE_FAILED = 'GRAPHQL_PARSE_FAILED',
   GRAPHQL_VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED',
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
+  /** A statement ran past the tenant plan's statement timeout and was cancelled. */
+  QUERY_TIMEOUT = 'QUERY_TIMEOUT',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -45,6 +47,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.GRAPHQL_VALIDATION_FAILED:
     case ErrorCode.QUERY_TOO_COMPLEX:
       return 400;
+    case ErrorCode.QUERY_TIMEOUT:
+      return 503;
     case ErrorCode.INTERNAL_SERVER_ERROR:
       return 500;
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
-import { SHARED_POOL } from '../database/database.module';
+import { TENANT_POOL } from '../database/database.module';
 import { TenantConnectionService } from '../tenancy/tenant-connection.service';
 import { DEFAULT_TOP_TENANTS, OBSERVABILITY_OPTIONS, type ObservabilityOptions } from './observability-options';
 import { TopTenantLabels } from './tenant-labels';
@@ -25,7 +25,7 @@ export class MetricsService {
   private readonly duration: Histogram<'operation' | 'tenant'>;
 
   constructor(
-    @Inject(SHARED_POOL) pool: Pool,
+    @Inject(TENANT_POOL) pool: Pool, // the request pool: where tenants queue
     connections: TenantConnectionService,
     tenantRegistry: TenantRegistry,
     @Inject(OBSERVABILITY_OPTIONS) options: ObservabilityOptions,
@@ -72,9 +72,9 @@ export class MetricsService {
         },
       });
 
-    gauge('tenantry_pg_pool_size', 'Connections open in the shared pg pool', () => pool.totalCount);
-    gauge('tenantry_pg_pool_idle', 'Idle connections in the shared pg pool', () => pool.idleCount);
-    gauge('tenantry_pg_pool_waiting', 'Queries waiting for a connection of the shared pg pool', () => pool.waitingCount);
+    gauge('tenantry_pg_pool_size', 'Connections open in the shared request pool', () => pool.totalCount);
+    gauge('tenantry_pg_pool_idle', 'Idle connections in the shared request pool', () => pool.idleCount);
+    gauge('tenantry_pg_pool_waiting', 'Queries waiting for a connection of the shared request pool', () => pool.waitingCount);
     gauge('tenantry_tenant_clients_cached', 'Tenant PrismaClients held in the LRU', () => connections.size);
     total('tenantry_tenant_client_cache_hits_total', 'Tenant PrismaClient LRU hits', () => connections.stats.hits);
     total('tenantry_tenant_client_cache_misses_total', 'Tenant PrismaClient LRU misses (a client was created)', () => connections.stats.misses);

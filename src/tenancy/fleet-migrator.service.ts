@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
 import type { TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { AppError, ErrorCode } from '../graphql/app-error';
+import { TenantRoles } from './tenant-roles.service';
 import { acquireFleetLock } from './fleet-migration-lock';
 import { totalsOf, type FleetMigrationReport, type FleetProgress, type FleetTenantResult } from './fleet-migration-report';
 import {
@@ -49,6 +50,7 @@ export class FleetMigrator {
     @Inject(SHARED_POOL) private readonly pool: Pool,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistryRepository,
+    private readonly roles: TenantRoles,
   ) {}
 
   /** Leaves a connection of the shared pool for the registry's own queries. */
@@ -60,7 +62,10 @@ export class FleetMigrator {
   async migrate(options: FleetMigrateOptions = {}): Promise<FleetMigrationReport> {
     const lock = options.dryRun ? undefined : await acquireFleetLock(this.databaseUrl());
     try {
-      return await this.run(options);
+      const report = await this.run(options);
+      // Tenants that predate their role get one; the migrated ones were re-granted above.
+      if (!options.dryRun) await this.roles.ensureAll();
+      return report;
     } finally {
       await lock?.release();
     }
@@ -197,6 +202,8 @@ export class FleetMigrator {
         applied.push(migration.name);
         await this.registry.recordMigrations(tenant.id, migration.name, ledger.size + applied.length, client);
       }
+      // Objects the migrations created are the tenant role's too, whoever ran them (default privileges are per owner).
+      if (applied.length > 0) await this.grantTenantRole(client, tenant);
       const status = applied.length > 0 ? 'migrated' : 'current';
       return { id: tenant.id, status, applied, pending: [], elapsedMs: Date.now() - started };
     } catch (error) {
@@ -213,6 +220,17 @@ export class FleetMigrator {
       };
     } finally {
       client.release();
+    }
+  }
+
+  private async grantTenantRole(client: PoolClient, tenant: TenantRecord): Promise<void> {
+    await client.query('BEGIN');
+    try {
+      await this.roles.ensureTenantRole(client, tenant.id, tenant.schemaName);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
     }
   }
 

@@ -2,13 +2,16 @@ import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { FleetMigrator } from './fleet-migrator.service';
 import { SchemaDriftService } from './schema-drift.service';
 import { TenantConnectionService } from './tenant-connection.service';
+import { IsolationChecker } from './isolation-check.service';
+import { IsolationReporter } from './isolation-report.service';
+import { TenantRoles } from './tenant-roles.service';
 import { TenantProvisioner } from './tenant-provisioner.service';
 import { TenantMiddleware } from './tenant.middleware';
 
 @Global()
 @Module({
-  providers: [TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
-  exports: [TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
+  providers: [TenantRoles, IsolationReporter, IsolationChecker, TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
+  exports: [TenantRoles, IsolationReporter, IsolationChecker, TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
 })
 export class TenancyModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -4,13 +4,20 @@ import { LRUCache } from 'lru-cache';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { SHARED_POOL } from '../database/database.module';
+import { TENANT_POOL } from '../database/database.module';
+import { planLimits } from '../control-plane/plans';
 import { PrismaClient } from '../../prisma/generated/tenant-client/client';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { TenantContext } from './tenant-context';
+import { TenantConnectionLimiter } from './tenant-connection-limiter';
+import { tenantIdOfSchema } from './tenant-id.util';
+import { TenantRoles } from './tenant-roles.service';
+import { TenantScopedPool } from './tenant-scoped-pool';
 
-function createTenantClient(pool: Pool, schema: string, tracker: InFlight) {
-  // PrismaPg qualifies every statement with `schema`, so one shared pool serves every tenant.
+const QUERY_CANCELED = '57014';
+
+function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InFlight) {
+  // PrismaPg qualifies every statement with `schema`; the scoped pool runs it as the tenant's role.
   const adapter = new PrismaPg(pool, { schema, disposeExternalPool: false });
   return new PrismaClient({ adapter }).$extends({
     query: {
@@ -21,6 +28,9 @@ function createTenantClient(pool: Pool, schema: string, tracker: InFlight) {
         } catch (error) {
           // The schema was dropped (hard delete) while this instance still held the tenant: unknown tenant, not a 500.
           if ((error as { code?: string }).code === 'P2021') throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant');
+          if (postgresCodeOf(error) === QUERY_CANCELED) {
+            throw new AppError(ErrorCode.QUERY_TIMEOUT, "The query ran longer than the tenant's plan allows");
+          }
           throw error;
         } finally {
           if (--tracker.count === 0) tracker.onIdle?.();
@@ -28,6 +38,13 @@ function createTenantClient(pool: Pool, schema: string, tracker: InFlight) {
       },
     },
   });
+}
+
+/** The PostgreSQL SQLSTATE under a Prisma error raised by the pg adapter, if any. */
+function postgresCodeOf(error: unknown): string | undefined {
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: string; code?: string } } } })?.meta
+    ?.driverAdapterError?.cause;
+  return cause?.originalCode ?? cause?.code ?? (error as { cause?: { originalCode?: string } })?.cause?.originalCode;
 }
 
 export type TenantPrismaClient = ReturnType<typeof createTenantClient>;
@@ -44,8 +61,9 @@ interface CachedClient {
 }
 
 /**
- * An LRU of PrismaClients, one per tenant schema, all over the one shared pg pool:
- * connections stay bounded by PG_POOL_MAX however many tenants exist.
+ * An LRU of PrismaClients, one per tenant schema, all over the one shared request pool: connections stay bounded by
+ * PG_POOL_MAX however many tenants exist, and by TENANT_MAX_CONNECTIONS for any one tenant. Every statement runs
+ * as the tenant's PostgreSQL role (TenantScopedPool), so a statement naming another schema is refused by PostgreSQL.
  */
 @Injectable()
 export class TenantConnectionService implements OnApplicationShutdown {
@@ -53,10 +71,14 @@ export class TenantConnectionService implements OnApplicationShutdown {
   private readonly draining = new Set<Promise<void>>();
   readonly stats = { hits: 0, misses: 0, evictions: 0 };
 
+  private readonly limiter: TenantConnectionLimiter;
+
   constructor(
-    @Inject(SHARED_POOL) private readonly pool: Pool,
+    @Inject(TENANT_POOL) private readonly pool: Pool,
     @Inject(APP_CONFIG) config: AppConfig,
+    private readonly roles: TenantRoles,
   ) {
+    this.limiter = new TenantConnectionLimiter(config.tenantMaxConnections);
     this.clients = new LRUCache<string, CachedClient>({
       max: config.tenantClientCacheSize,
       dispose: (entry, _schema, reason) => {
@@ -80,7 +102,19 @@ export class TenantConnectionService implements OnApplicationShutdown {
     }
     this.stats.misses++;
     const inFlight: InFlight = { count: 0 };
-    const client = createTenantClient(this.pool, schema, inFlight);
+    const tenantId = tenantIdOfSchema(schema);
+    if (!tenantId) throw new Error(`${schema} is not a tenant schema`);
+    const scoped = new TenantScopedPool(this.pool, {
+      tenantId,
+      schema,
+      role: this.roles.roleOf(tenantId),
+      // The plan of the request's tenant; none outside a request (operations set their own limits).
+      statementTimeoutMs: () => {
+        const tenant = TenantContext.current()?.tenant;
+        return tenant?.schemaName === schema ? planLimits(tenant.plan).statementTimeoutMs : undefined;
+      },
+    }, this.limiter);
+    const client = createTenantClient(scoped, schema, inFlight);
     // `$extends` returns a view; the base client is what `$disconnect` must reach.
     this.clients.set(schema, { client, base: client as unknown as PrismaClient, inFlight });
     return client;

@@ -26,3 +26,23 @@ export function tenantSchemaName(id: string): string {
 export function quoteIdentifier(identifier: string): string {
   return `"${identifier.replace(/"/g, '""')}"`;
 }
+
+const MAX_IDENTIFIER_BYTES = 63;
+
+/**
+ * A tenant's PostgreSQL role: the installation prefix + the id as it is (ids hold no "_", so no platform role —
+ * whose suffix has one — can collide with it). Prefix ≤ 23 and id ≤ 40 characters fit PostgreSQL's 63 bytes.
+ */
+export function tenantRoleName(prefix: string, id: string): string {
+  if (!isValidTenantId(id)) throw new Error('Refusing to build a role name from an invalid tenant id');
+  const role = prefix + id;
+  if (Buffer.byteLength(role) > MAX_IDENTIFIER_BYTES) throw new Error(`Role name ${role} exceeds ${MAX_IDENTIFIER_BYTES} bytes`);
+  return role;
+}
+
+/** The tenant id whose schema is `schema` (the inverse of tenantSchemaName), or undefined. */
+export function tenantIdOfSchema(schema: string): string | undefined {
+  if (!schema.startsWith(TENANT_SCHEMA_PREFIX)) return undefined;
+  const id = schema.slice(TENANT_SCHEMA_PREFIX.length).replace(/_/g, '-');
+  return isValidTenantId(id) ? id : undefined;
+}

@@ -10,6 +10,7 @@ import { AppError, badUserInput, ErrorCode } from '../graphql/app-error';
 import { applyMigrationsInTransaction, loadMigrations } from './migration-runner';
 import { quoteIdentifier, tenantIdProblem, tenantSchemaName } from './tenant-id.util';
 import { TenantConnectionService } from './tenant-connection.service';
+import { TenantRoles } from './tenant-roles.service';
 
 export interface NewTenant {
   id: string;
@@ -40,6 +41,7 @@ export class TenantProvisioner implements OnApplicationBootstrap {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistryRepository,
     private readonly connections: TenantConnectionService,
+    private readonly roles: TenantRoles,
     @Optional() @Inject(PROVISIONING_FAULTS) private readonly faults?: ProvisioningFaults,
   ) {}
 
@@ -74,6 +76,7 @@ export class TenantProvisioner implements OnApplicationBootstrap {
       await client.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
       await this.fault('schema', input.id);
       const applied = await applyMigrationsInTransaction(client, schema, migrations);
+      await this.roles.ensureTenantRole(client, input.id, schema);
       await this.fault('migrations', input.id);
       await client.query(
         `INSERT INTO ${quoteIdentifier(schema)}."User" (id, email, "passwordHash", role, "createdAt", "updatedAt")
@@ -133,6 +136,7 @@ export class TenantProvisioner implements OnApplicationBootstrap {
   private async dropLeftover(client: PoolClient, tenant: TenantRecord): Promise<void> {
     this.connections.release(tenant.schemaName);
     await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(tenant.schemaName)} CASCADE`);
+    await this.roles.dropTenantRole(client, tenant.id);
     await this.registry.delete(tenant.id, client);
   }
 

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { derivedRolePrefix } from '../../src/database/database-roles';
 
 function adminUrl(): string {
   const url = process.env.TENANTRY_TEST_ADMIN_URL;
@@ -22,8 +23,17 @@ export async function newDatabase(): Promise<TestDatabase> {
   return {
     name,
     url: url.toString(),
-    drop: () => withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () => withAdmin(async (client) => {
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await dropRoles(client, derivedRolePrefix(name));
+    }),
   };
+}
+
+// Roles are cluster-wide: the roles the app made for this database (named by its prefix) go with it.
+async function dropRoles(client: Client, prefix: string): Promise<void> {
+  const { rows } = await client.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, [prefix]);
+  for (const { rolname } of rows) await client.query(`DROP ROLE IF EXISTS "${rolname.replace(/"/g, '""')}"`);
 }
 
 async function withAdmin<T>(run: (client: Client) => Promise<T>): Promise<T> {

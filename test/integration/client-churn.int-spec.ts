@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { Pool } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { loadConfig } from '../../src/config/config';
-import { SHARED_POOL } from '../../src/database/database.module';
+import { TENANT_POOL } from '../../src/database/database.module';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
 import { TenantProvisioner } from '../../src/tenancy/tenant-provisioner.service';
 import { TEST_JWT_SECRET } from '../factories/app';
@@ -49,7 +49,7 @@ describe('tenant client churn', () => {
 
   it(`creates, queries and disposes ${CLIENTS} tenant clients with memory levelling off`, async () => {
     const connections = app.get(TenantConnectionService);
-    const pool = app.get<Pool>(SHARED_POOL);
+    const pool = app.get<Pool>(TENANT_POOL);
     const gc = (globalThis as { gc?: () => void }).gc;
     const before = { ...connections.stats };
     const errorListenersBefore = pool.listenerCount('error');
@@ -76,7 +76,7 @@ describe('tenant client churn', () => {
     expect(created).toBe(CLIENTS);
     expect(connections.stats.evictions - before.evictions).toBe(CLIENTS - CACHE_SIZE);
     expect(connections.size).toBe(CACHE_SIZE);
-    // Each live adapter listens for errors on the shared pool: disposed clients must have stopped listening.
+    // No adapter may leave a listener on the shared request pool (each listens on its own scoped pool).
     expect(pool.listenerCount('error')).toBeLessThanOrEqual(errorListenersBefore + CACHE_SIZE);
     expect(pool.totalCount).toBeLessThanOrEqual(5);
 

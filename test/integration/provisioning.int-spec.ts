@@ -7,6 +7,7 @@ import { AppModule } from '../../src/app.module';
 import { verifyPassword } from '../../src/auth/password.util';
 import { loadConfig, type AppConfig } from '../../src/config/config';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
+import { ADMIN_APPLICATION_NAME } from '../../src/database/database.module';
 import { AppError, ErrorCode } from '../../src/graphql/app-error';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
 import { tenantSchemaName } from '../../src/tenancy/tenant-id.util';
@@ -189,8 +190,8 @@ describe('tenant provisioning', () => {
         if (exited) throw new Error(`The CLI exited before blocking: ${JSON.stringify(exited)}`);
         const { rows } = await observer.query<{ pid: number; query: string }>(
           `SELECT pid, query FROM pg_stat_activity
-            WHERE datname = $1 AND application_name = 'tenantry' AND wait_event_type = 'Lock'`,
-          [db.name],
+            WHERE datname = $1 AND application_name = $2 AND wait_event_type = 'Lock'`,
+          [db.name, ADMIN_APPLICATION_NAME],
         );
         return rows[0];
       });

@@ -1,0 +1,62 @@
+import { createHash, createHmac } from 'node:crypto';
+import type { AppConfig } from '../config/config';
+
+/** Longest installation prefix: with a 40-character tenant id the role name still fits PostgreSQL's 63 bytes. */
+export const ROLE_PREFIX_MAX_LENGTH = 23;
+export const ROLE_PREFIX = /^[a-z][a-z0-9_]{0,22}$/;
+
+// Tenant ids never contain "_", so a suffix with one can never collide with a tenant's role.
+const RUNTIME_SUFFIX = 'platform_runtime';
+
+/**
+ * Roles are cluster-wide: every installation (one database) names its roles with its own prefix —
+ * TENANT_ROLE_PREFIX, or one derived from the database name, so test databases of one cluster never collide.
+ */
+export function rolePrefixOf(config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl'>): string {
+  if (config.tenantRolePrefix) return config.tenantRolePrefix;
+  if (!config.databaseUrl) throw new Error('The database URL must be resolved before naming roles');
+  return derivedRolePrefix(databaseNameOf(config.databaseUrl));
+}
+
+/** `<db>_` when the database name is short and plain, else a shortened name plus a hash of the full one. */
+export function derivedRolePrefix(databaseName: string): string {
+  const plain = databaseName.toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^[^a-z]+/, '');
+  if (plain === databaseName && plain.length > 0 && plain.length <= 15) return `${plain}_`;
+  const hash = createHash('sha256').update(databaseName).digest('hex').slice(0, 6);
+  return `${(plain.slice(0, 10) || 'db').replace(/_+$/, '')}_${hash}_`;
+}
+
+export function runtimeRoleName(prefix: string): string {
+  return prefix + RUNTIME_SUFFIX;
+}
+
+export function databaseNameOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres';
+}
+
+/**
+ * The URL the request pool connects with: DATABASE_RUNTIME_URL when configured, otherwise DATABASE_URL with the
+ * runtime role as user and a password derived from the admin's (so every instance derives the same one).
+ */
+export function runtimeDatabaseUrl(config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl' | 'databaseRuntimeUrl'>): string {
+  if (config.databaseRuntimeUrl) return config.databaseRuntimeUrl;
+  if (!config.databaseUrl) throw new Error('The database URL must be resolved before the app starts');
+  const url = new URL(config.databaseUrl);
+  const role = runtimeRoleName(rolePrefixOf(config));
+  const password = derivedRuntimePassword(config.databaseUrl, role);
+  url.username = role;
+  url.password = password ?? '';
+  return url.toString();
+}
+
+/** The runtime role's password when derived from the admin URL; undefined when the admin URL has none (trust, peer). */
+export function derivedRuntimePassword(adminUrl: string, role: string): string | undefined {
+  const secret = decodeURIComponent(new URL(adminUrl).password);
+  if (!secret) return undefined;
+  return createHmac('sha256', secret).update(`tenantry-runtime:${role}`).digest('base64url');
+}
+
+/** The role name of a runtime URL (DATABASE_RUNTIME_URL's user, or the derived one). */
+export function runtimeRoleOf(config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl' | 'databaseRuntimeUrl'>): string {
+  return decodeURIComponent(new URL(runtimeDatabaseUrl(config)).username);
+}

@@ -1,0 +1,122 @@
+import { Pool, type PoolClient, type QueryConfig } from 'pg';
+import { quoteIdentifier } from './tenant-id.util';
+import type { TenantConnectionLimiter } from './tenant-connection-limiter';
+
+/** Who a tenant's statements run as, and for how long at most. */
+export interface TenantScope {
+  tenantId: string;
+  role: string;
+  schema: string;
+  /** Read per transaction (the request's plan); undefined leaves the server's setting. */
+  statementTimeoutMs(): number | undefined;
+}
+
+type QueryArgs = [QueryConfig | string, unknown[]?];
+
+/**
+ * A pg.Pool look-alike handed to PrismaPg (which requires a pg.Pool instance) that runs every statement of one tenant
+ * inside a transaction opened with `BEGIN; SET LOCAL ROLE <tenant role>; SET LOCAL search_path; SET LOCAL
+ * statement_timeout` in one round trip, on a connection borrowed from the shared request pool. SET LOCAL ends with
+ * the transaction, so a connection goes back to the pool as the runtime role with nothing left over. It opens no
+ * connections of its own and is never ended.
+ */
+export class TenantScopedPool extends Pool {
+  private readonly preambleSql: (timeout: number | undefined) => string;
+
+  constructor(
+    private readonly shared: Pool,
+    private readonly scope: TenantScope,
+    private readonly limiter: TenantConnectionLimiter,
+  ) {
+    super({ max: 1 });
+    const setRole = `SET LOCAL ROLE ${quoteIdentifier(scope.role)}; SET LOCAL search_path TO ${quoteIdentifier(scope.schema)}`;
+    this.preambleSql = (timeout) =>
+      `BEGIN; ${setRole}` + (timeout === undefined ? '' : `; SET LOCAL statement_timeout = ${Math.floor(timeout)}`);
+  }
+
+  /** The statement that opens a transaction of this tenant. */
+  preamble(): string {
+    return this.preambleSql(this.scope.statementTimeoutMs());
+  }
+
+  // A statement outside a Prisma transaction: a transaction of its own, three round trips on one connection.
+  override async query(...args: unknown[]): Promise<any> {
+    const [config, values] = args as QueryArgs;
+    const { client, done } = await this.borrow();
+    try {
+      await client.query(this.preamble());
+    } catch (error) {
+      // Should the preamble fail, the statement is never sent (it would run under another role).
+      done(error as Error);
+      throw error;
+    }
+    let result: unknown;
+    let failed: { error: unknown } | undefined;
+    try {
+      result = await client.query(config as QueryConfig, values);
+    } catch (error) {
+      failed = { error };
+    }
+    try {
+      await client.query(failed ? 'ROLLBACK' : 'COMMIT');
+    } catch (error) {
+      // The transaction did not end cleanly: the connection does not go back to the pool.
+      done(error as Error);
+      throw failed ? failed.error : error;
+    }
+    done();
+    if (failed) throw failed.error;
+    return result;
+  }
+
+  // A Prisma transaction: its BEGIN becomes the preamble; any statement outside BEGIN … COMMIT/ROLLBACK is refused.
+  override async connect(...args: unknown[]): Promise<any> {
+    if (args.length > 0) throw new Error('TenantScopedPool.connect takes no callback');
+    const { client, done } = await this.borrow();
+    let open = false;
+    const scoped = {
+      query: (...queryArgs: unknown[]) => {
+        const [config, values] = queryArgs as QueryArgs;
+        const text = typeof config === 'string' ? config : config.text;
+        if (text === 'BEGIN') {
+          open = true;
+          const preamble = this.preamble();
+          return client.query(typeof config === 'string' ? preamble : { ...config, text: preamble }, values);
+        }
+        if (!open) return Promise.reject(new Error('Refusing a tenant statement outside a role-scoped transaction'));
+        if (text === 'COMMIT' || text === 'ROLLBACK') open = false;
+        return client.query(config as QueryConfig, values);
+      },
+      on: (event: string, listener: (...a: unknown[]) => void) => (client.on(event as 'error', listener), scoped),
+      removeListener: (event: string, listener: (...a: unknown[]) => void) => (client.removeListener(event as 'error', listener), scoped),
+      // Released mid-transaction (a crash between BEGIN and COMMIT): the connection is destroyed, never reused.
+      release: (error?: Error | boolean) => done(error || (open ? new Error('released inside a transaction') : undefined)),
+    };
+    return scoped;
+  }
+
+  override async end(): Promise<void> {
+    // The shared pool is the application's to end, never a tenant client's.
+  }
+
+  private async borrow(): Promise<{ client: PoolClient; done: (error?: Error | boolean) => void }> {
+    const free = await this.limiter.acquire(this.scope.tenantId);
+    let client: PoolClient;
+    try {
+      client = await this.shared.connect();
+    } catch (error) {
+      free();
+      throw error;
+    }
+    let returned = false;
+    return {
+      client,
+      done: (error) => {
+        if (returned) return;
+        returned = true;
+        client.release(error);
+        free();
+      },
+    };
+  }
+}
