@@ -104,6 +104,23 @@ describe('admin API (/admin/graphql)', () => {
       expect(JSON.parse(res.body).errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
     });
 
+    it('serves no introspection in production, even with the token, and refuses batched bodies', async () => {
+      const production = await startApp({ NODE_ENV: 'production', PLATFORM_ADMIN_TOKEN: TEST_ADMIN_TOKEN }, api.db);
+      try {
+        const schema = await adminGql(production, '{ __schema { queryType { name } } }');
+        expect(codes(schema.body)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+        const batched = await post(production.baseUrl, '/admin/graphql', JSON.stringify([{ query: '{ tenants { totalCount } }' }]), {
+          host: `localhost:${production.port}`,
+          authorization: `Bearer ${TEST_ADMIN_TOKEN}`,
+        });
+        expect(batched.status).toBe(400);
+        const works = await adminGql(production, '{ tenants(first: 1) { totalCount } }');
+        expect(works.body.errors).toBeUndefined();
+      } finally {
+        await production.close();
+      }
+    });
+
     it('does not exist when PLATFORM_ADMIN_TOKEN is unset', async () => {
       const disabled = await startApp({}, api.db);
       try {
