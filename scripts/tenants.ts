@@ -8,6 +8,7 @@ import { TenantLifecycleService } from '../src/control-plane/tenant-lifecycle.se
 import { EXIT, parse, readStdin, UsageError, withContext, type Command } from './cli.util';
 import { isolationCheck, isolationReport, ISOLATION_USAGE } from './isolation.commands';
 import { migrate, MIGRATE_USAGE } from './migrate.command';
+import { purge, PURGE_USAGE } from './purge.command';
 import { status, STATUS_USAGE } from './status.command';
 import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, restore, resume, show, suspend, update } from './tenant-lifecycle.commands';
 
@@ -15,12 +16,12 @@ const USAGE = `Usage: npm run tenants -- <command>
 
   create <id> --name <name> --admin-email <email> (--admin-password <p> | --admin-password-stdin) [--plan ${TENANT_PLANS.join('|')}]
   list [--json]
-${LIFECYCLE_USAGE}${MIGRATE_USAGE}
+${LIFECYCLE_USAGE}${PURGE_USAGE}${MIGRATE_USAGE}
 ${STATUS_USAGE}
 ${ISOLATION_USAGE}
 `;
 
-const COMMANDS: Record<string, Command> = { create, list, migrate, status, show, update, suspend, resume, delete: deleteTenant, restore, domains };
+const COMMANDS: Record<string, Command> = { create, list, migrate, status, show, update, suspend, resume, delete: deleteTenant, restore, domains, purge };
 COMMANDS['isolation-report'] = isolationReport;
 COMMANDS['isolation-check'] = isolationCheck;
 

@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
+import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
@@ -29,6 +30,8 @@ export class AppModule {
         ProjectsModule,
         TasksModule,
         ObservabilityModule.forRoot(observability),
+        // The admin API exists only with a token to guard it: unset, /admin/graphql answers 404.
+        ...(config.platformAdminToken ? [AdminModule] : []),
       ],
       providers: [DemoSeeder, { provide: APP_PIPE, useFactory: inputValidationPipe }],
     };

@@ -24,8 +24,18 @@ export type LifecycleAction =
   | 'delete'
   | 'restore'
   | 'hard-delete'
+  | 'purge'
   | 'domain-add'
   | 'domain-remove';
+
+/** What `purgeDeletedBefore` did (or, in a dry run, would do) to one tenant. */
+export interface PurgeOutcome {
+  id: string;
+  deletedAt: Date;
+  status: 'purged' | 'failed' | 'would-purge';
+  elapsedMs: number;
+  error?: { code: string; message: string };
+}
 
 export interface TenantOverview {
   tenant: TenantRecord;
@@ -97,8 +107,8 @@ export class TenantLifecycleService {
     if (changes.name === undefined && changes.plan === undefined) fields.name = 'give a name or a plan to change';
     if (changes.name !== undefined && (changes.name.trim().length === 0 || changes.name.length > 200)) fields.name = 'must be 1-200 characters';
     if (changes.plan !== undefined && !TENANT_PLANS.includes(changes.plan as TenantPlan)) fields.plan = `must be one of ${TENANT_PLANS.join(', ')}`;
-    if (Object.keys(fields).length > 0) throw badUserInput('Invalid tenant update', fields);
     const change = { name: changes.name, plan: changes.plan as TenantPlan | undefined };
+    if (Object.keys(fields).length > 0) throw await this.refused(id, 'update', actor, { ...change }, badUserInput('Invalid tenant update', fields));
     return this.audited(id, 'update', actor, { ...change }, async (db) => {
       const before = await this.require(id, db);
       const after = (await this.registry.update(id, change, db))!;
@@ -138,7 +148,12 @@ export class TenantLifecycleService {
 
   async addDomain(id: string, hostname: string, actor: string): Promise<string> {
     checkId(id);
-    const domain = this.checkDomain(hostname);
+    const domain = normalizeDomain(hostname);
+    const problem = customDomainProblem(domain, this.config.baseDomain);
+    if (problem) {
+      // Bounded: the hostname is the caller's text.
+      throw await this.refused(id, 'domain-add', actor, { domain: domain.slice(0, 300) }, badUserInput('Invalid domain', { hostname: problem }));
+    }
     await this.audited(id, 'domain-add', actor, { domain }, async (db) => {
       await this.require(id, db);
       await this.registry.addDomain(id, domain, db);
@@ -160,6 +175,53 @@ export class TenantLifecycleService {
     return domain;
   }
 
+  /**
+   * Hard-deletes every tenant soft-deleted more than `olderThanMs` ago (by the database's clock), one at a time, each
+   * audited as `purge`; a failure is reported and the rest continue. A dry run only lists them.
+   */
+  async purgeDeleted(
+    olderThanMs: number,
+    actor: string,
+    options: { dryRun?: boolean; onOutcome?: (outcome: PurgeOutcome, done: number, total: number) => void } = {},
+  ): Promise<{ cutoff: Date; outcomes: PurgeOutcome[] }> {
+    const cutoff = new Date((await this.registry.databaseNow()).getTime() - olderThanMs);
+    const candidates = await this.registry.listDeletedBefore(cutoff);
+    const outcomes: PurgeOutcome[] = [];
+    for (const candidate of candidates) {
+      const started = Date.now();
+      const outcome: PurgeOutcome = { id: candidate.id, deletedAt: candidate.deletedAt!, status: 'would-purge', elapsedMs: 0 };
+      if (!options.dryRun) {
+        try {
+          await this.purge(candidate.id, cutoff, actor);
+          outcome.status = 'purged';
+        } catch (error) {
+          outcome.status = 'failed';
+          outcome.error = errorReason(error);
+        }
+      }
+      outcome.elapsedMs = Date.now() - started;
+      outcomes.push(outcome);
+      options.onOutcome?.(outcome, outcomes.length, candidates.length);
+    }
+    return { cutoff, outcomes };
+  }
+
+  /** Hard-deletes `id` only if it is still DELETED since before `cutoff`: a restore in the meantime wins. */
+  async purge(id: string, cutoff: Date, actor: string): Promise<TenantRecord> {
+    checkId(id);
+    const dropped = await this.audited(id, 'purge', actor, { cutoff: cutoff.toISOString() }, async (db) => {
+      const tenant = await this.registry.lockById(id, db);
+      if (!tenant) throw new AppError(ErrorCode.TENANT_NOT_FOUND, `Unknown tenant "${id}"`);
+      if (tenant.status !== 'DELETED' || !tenant.deletedAt || tenant.deletedAt >= cutoff) {
+        throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is ${tenant.status}: only a tenant deleted before ${cutoff.toISOString()} is purged`);
+      }
+      await this.registry.deleteWithSchema(tenant, db);
+      return { result: tenant, details: { deletedAt: tenant.deletedAt.toISOString(), schema: tenant.schemaName } };
+    });
+    this.connections.release(dropped.schemaName);
+    return dropped;
+  }
+
   private async transition(id: string, action: keyof typeof TRANSITIONS, actor: string): Promise<TenantRecord> {
     checkId(id);
     const { from, to, rule }: Transition = TRANSITIONS[action];
@@ -170,13 +232,6 @@ export class TenantLifecycleService {
       if (!after) throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is ${before.status}: ${rule}`);
       return { result: after, details: { from: before.status, to } };
     });
-  }
-
-  private checkDomain(hostname: string): string {
-    const domain = normalizeDomain(hostname);
-    const problem = customDomainProblem(domain, this.config.baseDomain);
-    if (problem) throw badUserInput('Invalid domain', { hostname: problem });
-    return domain;
   }
 
   /** The tenant, or TENANT_NOT_FOUND; one still being provisioned counts as absent unless `acceptProvisioning`. */
@@ -208,15 +263,24 @@ export class TenantLifecycleService {
     }
   }
 
+  /** Audits a request refused before it reached the database, and returns the error to throw. */
+  private async refused(tenantId: string, action: LifecycleAction, actor: string, details: Record<string, unknown>, error: AppError): Promise<AppError> {
+    await this.auditFailure(tenantId, action, actor, details, error);
+    return error;
+  }
+
   private async auditFailure(tenantId: string, action: LifecycleAction, actor: string, details: Record<string, unknown>, error: unknown) {
-    // Only the code and message: never a stack, a query or its parameters.
-    const reason = error instanceof AppError
-      ? { code: error.code, message: error.message }
-      : { code: ErrorCode.INTERNAL_SERVER_ERROR, message: String((error as Error).message ?? error).slice(0, 500) };
     await this.registry
-      .recordAudit({ tenantId, action, actor, result: 'error', details: { ...details, error: reason } })
+      .recordAudit({ tenantId, action, actor, result: 'error', details: { ...details, error: errorReason(error) } })
       .catch((auditError: Error) => this.logger.error(`Could not audit a failed ${action} of ${tenantId}: ${auditError.message}`));
   }
+}
+
+/** What an audit row or a report keeps of an error: its code and message, never a stack, a query or its parameters. */
+function errorReason(error: unknown): { code: string; message: string } {
+  return error instanceof AppError
+    ? { code: error.code, message: error.message }
+    : { code: ErrorCode.INTERNAL_SERVER_ERROR, message: String((error as Error).message ?? error).slice(0, 500) };
 }
 
 /** Rejects a malformed id before it reaches SQL. */

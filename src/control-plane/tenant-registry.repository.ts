@@ -106,6 +106,54 @@ export class TenantRegistryRepository {
     return rows.map(toRecord);
   }
 
+  /** One page in id order: up to `limit` tenants after `afterId`, optionally of one status, and how many match. */
+  async listPage(options: { status?: TenantStatus; afterId?: string; limit: number }): Promise<{ tenants: TenantRecord[]; total: number }> {
+    const status = options.status ?? null;
+    const [page, total] = await Promise.all([
+      this.crossTenantPool.query<TenantRow>(
+        `SELECT ${COLUMNS} FROM ${TENANTS}
+          WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR id > $2)
+          ORDER BY id LIMIT $3`,
+        [status, options.afterId ?? null, options.limit],
+      ),
+      this.crossTenantPool.query<{ n: string }>(`SELECT count(*) AS n FROM ${TENANTS} WHERE ($1::text IS NULL OR status = $1)`, [status]),
+    ]);
+    return { tenants: page.rows.map(toRecord), total: Number(total.rows[0].n) };
+  }
+
+  /** The database's clock: soft-delete times come from it, so ages are measured against it too. */
+  async databaseNow(): Promise<Date> {
+    const { rows } = await this.crossTenantPool.query<{ now: Date }>('SELECT now() AS now');
+    return rows[0].now;
+  }
+
+  /** DELETED tenants whose soft delete happened before `cutoff`, oldest deletion first. */
+  async listDeletedBefore(cutoff: Date): Promise<TenantRecord[]> {
+    const { rows } = await this.crossTenantPool.query<TenantRow>(
+      `SELECT ${COLUMNS} FROM ${TENANTS} WHERE status = 'DELETED' AND deleted_at < $1 ORDER BY deleted_at, id`,
+      [cutoff],
+    );
+    return rows.map(toRecord);
+  }
+
+  /** The registry row locked for the caller's transaction, or null. */
+  async lockById(id: string, db: PoolClient): Promise<TenantRecord | null> {
+    const { rows } = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM ${TENANTS} WHERE id = $1 FOR UPDATE`, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** The domains of several tenants in one query (tenant id → domains, sorted). */
+  async listDomainsOf(tenantIds: string[]): Promise<Map<string, string[]>> {
+    const domains = new Map<string, string[]>(tenantIds.map((id) => [id, []]));
+    if (tenantIds.length === 0) return domains;
+    const { rows } = await this.crossTenantPool.query<{ tenant_id: string; domain: string }>(
+      `SELECT tenant_id, domain FROM ${CONTROL_SCHEMA}.tenant_domains WHERE tenant_id = ANY($1::text[]) ORDER BY domain`,
+      [tenantIds],
+    );
+    for (const row of rows) domains.get(row.tenant_id)?.push(row.domain);
+    return domains;
+  }
+
   async create(
     tenant: { id: string; name: string; plan: TenantPlan; schemaName: string },
     db: Queryable = this.crossTenantPool,

@@ -1,19 +1,25 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Module } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { GraphQLModule as NestGraphQLModule } from '@nestjs/graphql';
 import type { GraphQLFormattedError } from 'graphql';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { formatError } from './error-formatter';
 import { queryLimitRules, queryParseOptions } from './query-limits';
+import { reachableTypesOnly, tenantApiModules } from './separate-endpoint';
 
 @Module({
   imports: [
     NestGraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
+      inject: [APP_CONFIG, ModulesContainer],
+      useFactory: (config: AppConfig, modules: ModulesContainer) => ({
         path: '/graphql',
+        // The admin API's resolvers are served on /admin/graphql only.
+        include: tenantApiModules(modules),
+        transformSchema: reachableTypesOnly,
+        transformAutoSchemaFile: true,
         // Development boots rewrite the committed schema.gql; a test fails when it is stale.
         autoSchemaFile: config.nodeEnv === 'development' ? config.paths.schemaFile : true,
         sortSchema: true,

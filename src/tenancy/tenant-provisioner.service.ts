@@ -54,7 +54,9 @@ export class TenantProvisioner implements OnApplicationBootstrap {
     const plan = input.plan ?? 'free';
     validate(input, plan);
     const email = input.adminEmail.toLowerCase();
-    const passwordHash = await hashPassword(input.adminPassword);
+    // argon2 runs on libuv's thread pool while the schema is built; awaited just before the admin row needs it.
+    const passwordHash = hashPassword(input.adminPassword);
+    passwordHash.catch(() => undefined);
     const schema = tenantSchemaName(input.id);
     const migrations = loadMigrations(this.config.paths.tenantMigrations);
 
@@ -81,7 +83,7 @@ export class TenantProvisioner implements OnApplicationBootstrap {
       await client.query(
         `INSERT INTO ${quoteIdentifier(schema)}."User" (id, email, "passwordHash", role, "createdAt", "updatedAt")
          VALUES (gen_random_uuid(), $1, $2, 'ADMIN', now(), now())`,
-        [email, passwordHash],
+        [email, await passwordHash],
       );
       await this.fault('admin', input.id);
       await this.registry.recordMigrations(input.id, applied.at(-1) ?? null, applied.length, client);

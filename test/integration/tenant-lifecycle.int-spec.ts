@@ -119,12 +119,17 @@ describe('tenant lifecycle', () => {
     expect(await lifecycle.update(id, { name: 'Renamed', plan: 'pro' }, ACTOR)).toMatchObject({ name: 'Renamed', plan: 'pro' });
     await expect(lifecycle.update(id, { plan: 'platinum' }, ACTOR)).rejects.toMatchObject({ code: ErrorCode.BAD_USER_INPUT });
     await expect(lifecycle.update(id, { name: ' ' }, ACTOR)).rejects.toMatchObject({ code: ErrorCode.BAD_USER_INPUT });
-    expect((await audit(id)).at(-1)).toEqual({
+    const [ok, badPlan, badName] = (await audit(id)).slice(-3);
+    expect(ok).toEqual({
       action: 'update',
       actor: ACTOR,
       result: 'ok',
       details: { name: 'Renamed', plan: 'pro', before: { name: `Tenant ${id}`, plan: 'free' } },
     });
+    // Refused before any SQL, and audited all the same.
+    expect(badPlan).toMatchObject({ action: 'update', result: 'error', details: { plan: 'platinum', error: { code: 'BAD_USER_INPUT' } } });
+    expect(badName).toMatchObject({ action: 'update', result: 'error', details: { name: ' ', error: { code: 'BAD_USER_INPUT' } } });
+    expect(await lifecycle.show(id)).toMatchObject({ tenant: { name: 'Renamed', plan: 'pro' } });
   });
 
   it('adds custom domains lower-cased, unique across tenants, and removes them', async () => {
@@ -148,9 +153,11 @@ describe('tenant lifecycle', () => {
     ['the base domain', 'tenantry.test'],
     ['under the base domain', 'shop.tenantry.test'],
     ['too long a label', `${'a'.repeat(64)}.example.org`],
-  ])('rejects a custom domain that is %s', async (_what, hostname) => {
+  ])('rejects a custom domain that is %s, and audits the refusal', async (_what, hostname) => {
     const id = await newTenant();
     await expect(lifecycle.addDomain(id, hostname, ACTOR)).rejects.toMatchObject({ code: ErrorCode.BAD_USER_INPUT });
+    expect((await lifecycle.show(id)).domains).toEqual([]);
+    expect((await audit(id)).at(-1)).toMatchObject({ action: 'domain-add', result: 'error', details: { error: { code: 'BAD_USER_INPUT' } } });
   });
 
   it('hard-deletes: drops the schema, the registry row and the domains, releases the client, keeps the audit', async () => {
@@ -209,7 +216,8 @@ describe('tenant lifecycle', () => {
       const hard = await runCli(['delete', id, '--hard', '--yes']);
       expect(hard.code).toBe(0);
       expect(await schemaExists(id)).toBe(false);
-    });
+      // Ten CLI processes, each booting an application context: minutes on a loaded 2-core machine.
+    }, 300_000);
 
     it.each([
       ['resume of an ACTIVE tenant', (id: string) => ['resume', id], /CONFLICT: .*only a SUSPENDED tenant/],
