@@ -5,6 +5,7 @@ import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-recor
 import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.repository';
 import { AppError, type FieldError } from '../src/graphql/app-error';
 import { TenantLifecycleService } from '../src/control-plane/tenant-lifecycle.service';
+import { ARCHIVE_USAGE, exportTenant, importTenant } from './archive.commands';
 import { EXIT, parse, readStdin, UsageError, withContext, type Command } from './cli.util';
 import { migrate, MIGRATE_USAGE } from './migrate.command';
 import { status, STATUS_USAGE } from './status.command';
@@ -16,9 +17,9 @@ const USAGE = `Usage: npm run tenants -- <command>
   list [--json]
 ${LIFECYCLE_USAGE}${MIGRATE_USAGE}
 ${STATUS_USAGE}
-`;
+${ARCHIVE_USAGE}`;
 
-const COMMANDS: Record<string, Command> = { create, list, migrate, status, show, update, suspend, resume, delete: deleteTenant, restore, domains };
+const COMMANDS: Record<string, Command> = { create, list, migrate, status, show, update, suspend, resume, delete: deleteTenant, restore, domains, export: exportTenant, import: importTenant };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
