@@ -22,6 +22,8 @@ import { quoteIdentifier } from './tenant-id.util';
 
 /** Rows fetched from the cursor per round trip: what the export holds in memory at a time. */
 const FETCH_ROWS = 1000;
+/** Rows per string handed to gzip. */
+const YIELD_ROWS = 100;
 
 export interface ArchiveProgress {
   table: string;
@@ -134,15 +136,21 @@ export class TenantExporter {
       const line: TableLine = { table: table.name, columns: table.columns.map((c) => c.name) };
       yield `${JSON.stringify(line)}\n`;
       counts[table.name] = 0;
-      // Every value in PostgreSQL's text form: exact for every type, parsed back by the column type's input function.
-      const select = table.columns.map((c) => `${quoteIdentifier(c.name)}::text`).join(', ');
-      await client.query(`DECLARE tenantry_export NO SCROLL CURSOR FOR SELECT ${select} FROM ${qualified(schema, table.name)}`);
+      // Every value in PostgreSQL's text form (exact for every type, parsed back by the column type's input
+      // function), and each row rendered as its JSON line by PostgreSQL: one string per row reaches JavaScript.
+      const values = table.columns.map((c) => `${quoteIdentifier(c.name)}::text`).join(', ');
+      await client.query(
+        `DECLARE tenantry_export NO SCROLL CURSOR FOR SELECT array_to_json(ARRAY[${values}])::text FROM ${qualified(schema, table.name)}`,
+      );
       for (;;) {
-        const { rows } = await client.query<(string | null)[]>({ text: `FETCH ${FETCH_ROWS} FROM tenantry_export`, rowMode: 'array' });
+        const { rows } = await client.query<[string]>({ text: `FETCH ${FETCH_ROWS} FROM tenantry_export`, rowMode: 'array' });
         if (rows.length === 0) break;
         const before = counts[table.name];
         counts[table.name] += rows.length;
-        yield rows.map((row) => JSON.stringify(row)).join('\n') + '\n';
+        // Small strings: a whole batch joined would land in V8's large-object space, freed only by a full GC.
+        for (let i = 0; i < rows.length; i += YIELD_ROWS) {
+          yield rows.slice(i, i + YIELD_ROWS).map((row) => row[0]).join('\n') + '\n';
+        }
         if (Math.floor(before / 100_000) !== Math.floor(counts[table.name] / 100_000)) onProgress?.({ table: table.name, rows: counts[table.name], done: false });
       }
       await client.query('CLOSE tenantry_export');

@@ -24,8 +24,11 @@ import { quoteIdentifier, tenantIdProblem, tenantSchemaName } from './tenant-id.
 import { listDataTables, listSequences, qualified, type DataTable } from './tenant-tables';
 import { TenantConnectionService } from './tenant-connection.service';
 
-/** Rows per INSERT … SELECT FROM unnest(…): one round trip, one parameter per column. */
-const INSERT_ROWS = 1000;
+/**
+ * Rows per INSERT … SELECT FROM unnest(…): one round trip, one parameter per column. Kept small enough that a
+ * column's array literal stays out of V8's large-object space (which only a full GC frees).
+ */
+const INSERT_ROWS = 250;
 
 export interface ImportOptions extends ArchiveOptions {
   /** The new tenant's name; defaults to the exported tenant's. */

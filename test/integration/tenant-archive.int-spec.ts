@@ -193,7 +193,7 @@ describe('tenants export / import', () => {
     expect(registered).toMatchObject({ status: 'ACTIVE', plan: 'pro', name: `Archive ${source} ☃` });
     const status = await app.get(SchemaDriftService).status({ tenants: [copy], migrationsDir: typesDir });
     expect(status.tenants[0]).toMatchObject({ status: 'current', drift: [] });
-  });
+  }, 180_000);
 
   it('imports an export taken at an older migration and migrates it forward with its data', async () => {
     const source = await tenantWith(SAMPLE_ROWS);
@@ -253,5 +253,5 @@ describe('tenants export / import', () => {
     expect(taken.stderr).toContain('CONFLICT: ');
     expect((await runTenantsCli(db.url, ['import', file])).code).toBe(2);
     expect((await runTenantsCli(db.url, ['export', 'no-such-tenant', '--out', join(work, 'none.gz')])).code).toBe(1);
-  });
+  }, 180_000);
 });
