@@ -8,6 +8,7 @@ import { TenantLifecycleService } from '../src/control-plane/tenant-lifecycle.se
 import { ARCHIVE_USAGE, exportTenant, importTenant } from './archive.commands';
 import { EXIT, parse, readStdin, UsageError, withContext, type Command } from './cli.util';
 import { migrate, MIGRATE_USAGE } from './migrate.command';
+import { migration, MIGRATION_USAGE } from './migration.command';
 import { status, STATUS_USAGE } from './status.command';
 import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, restore, resume, show, suspend, update } from './tenant-lifecycle.commands';
 
@@ -17,9 +18,9 @@ const USAGE = `Usage: npm run tenants -- <command>
   list [--json]
 ${LIFECYCLE_USAGE}${MIGRATE_USAGE}
 ${STATUS_USAGE}
-${ARCHIVE_USAGE}`;
+${ARCHIVE_USAGE}${MIGRATION_USAGE}`;
 
-const COMMANDS: Record<string, Command> = { create, list, migrate, status, show, update, suspend, resume, delete: deleteTenant, restore, domains, export: exportTenant, import: importTenant };
+const COMMANDS: Record<string, Command> = { create, list, migrate, status, show, update, suspend, resume, delete: deleteTenant, restore, domains, export: exportTenant, import: importTenant, migration };
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
