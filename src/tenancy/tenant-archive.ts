@@ -56,7 +56,9 @@ export const VALUE_SETTINGS_PARAMS = VALUE_SETTINGS.flat();
 
 /** The lines of a gzipped NDJSON file, read with backpressure (memory stays flat whatever the file's size). */
 export async function* readArchiveLines(file: string): AsyncGenerator<string> {
-  const input = createReadStream(file).pipe(createGunzip());
+  const source = createReadStream(file);
+  const input = source.pipe(createGunzip());
+  source.on('error', (error) => input.destroy(error));
   input.setEncoding('utf8');
   let carry = '';
   let started = false;
@@ -74,6 +76,7 @@ export async function* readArchiveLines(file: string): AsyncGenerator<string> {
     throw new TenantArchiveError(code, `${file} is not a complete gzip file: ${(error as Error).message}`);
   } finally {
     input.destroy();
+    source.destroy();
   }
   if (carry.length > 0) yield carry;
 }
