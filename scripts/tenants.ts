@@ -5,9 +5,11 @@ import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-recor
 import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.repository';
 import { AppError, type FieldError } from '../src/graphql/app-error';
 import { TenantLifecycleService } from '../src/control-plane/tenant-lifecycle.service';
+import { ARCHIVE_USAGE, exportTenant, importTenant } from './archive.commands';
 import { EXIT, parse, readStdin, UsageError, withContext, type Command } from './cli.util';
 import { isolationCheck, isolationReport, ISOLATION_USAGE } from './isolation.commands';
 import { migrate, MIGRATE_USAGE } from './migrate.command';
+import { migration, MIGRATION_USAGE } from './migration.command';
 import { purge, PURGE_USAGE } from './purge.command';
 import { status, STATUS_USAGE } from './status.command';
 import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, restore, resume, show, suspend, update } from './tenant-lifecycle.commands';
@@ -19,11 +21,27 @@ const USAGE = `Usage: npm run tenants -- <command>
 ${LIFECYCLE_USAGE}${PURGE_USAGE}${MIGRATE_USAGE}
 ${STATUS_USAGE}
 ${ISOLATION_USAGE}
-`;
+${ARCHIVE_USAGE}${MIGRATION_USAGE}`;
 
-const COMMANDS: Record<string, Command> = { create, list, migrate, status, show, update, suspend, resume, delete: deleteTenant, restore, domains, purge };
-COMMANDS['isolation-report'] = isolationReport;
-COMMANDS['isolation-check'] = isolationCheck;
+const COMMANDS: Record<string, Command> = {
+  create,
+  list,
+  migrate,
+  migration,
+  status,
+  show,
+  update,
+  suspend,
+  resume,
+  delete: deleteTenant,
+  restore,
+  purge,
+  domains,
+  export: exportTenant,
+  import: importTenant,
+  'isolation-report': isolationReport,
+  'isolation-check': isolationCheck,
+};
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;

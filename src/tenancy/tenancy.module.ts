@@ -1,6 +1,9 @@
 import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { FleetMigrator } from './fleet-migrator.service';
 import { SchemaDriftService } from './schema-drift.service';
+import { MigrationScaffolder } from './migration-scaffold.service';
+import { TenantExporter } from './tenant-export.service';
+import { TenantImporter } from './tenant-import.service';
 import { TenantConnectionService } from './tenant-connection.service';
 import { IsolationChecker } from './isolation-check.service';
 import { IsolationReporter } from './isolation-report.service';
@@ -10,8 +13,30 @@ import { TenantMiddleware } from './tenant.middleware';
 
 @Global()
 @Module({
-  providers: [TenantRoles, IsolationReporter, IsolationChecker, TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
-  exports: [TenantRoles, IsolationReporter, IsolationChecker, TenantConnectionService, TenantProvisioner, FleetMigrator, SchemaDriftService],
+  providers: [
+    TenantRoles,
+    IsolationReporter,
+    IsolationChecker,
+    TenantConnectionService,
+    TenantProvisioner,
+    FleetMigrator,
+    SchemaDriftService,
+    TenantExporter,
+    TenantImporter,
+    MigrationScaffolder,
+  ],
+  exports: [
+    TenantRoles,
+    IsolationReporter,
+    IsolationChecker,
+    TenantConnectionService,
+    TenantProvisioner,
+    FleetMigrator,
+    SchemaDriftService,
+    TenantExporter,
+    TenantImporter,
+    MigrationScaffolder,
+  ],
 })
 export class TenancyModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
