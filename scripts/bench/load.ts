@@ -45,6 +45,35 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   return { requests: latencies.length, errors, rps: latencies.length / seconds, ...percentiles(latencies) };
 }
 
+/** The in-process counterpart of runLoad: `connections` loops calling `work` back to back for `durationMs`. */
+export async function runInProcess(options: { connections: number; durationMs: number }, work: () => Promise<unknown>): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = Date.now() + options.durationMs;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: options.connections }, async () => {
+      while (Date.now() < deadline) {
+        const t0 = process.hrtime.bigint();
+        try {
+          await work();
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { requests: latencies.length, errors, rps: latencies.length / seconds, ...percentiles(latencies) };
+}
+
+/** One keep-alive connection for requests sent one at a time (latency probes, not load). */
+export function sequentialClient(port: number): { send: (headers: Record<string, string>, body: string) => Promise<{ status: number; body: string }>; close: () => void } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  return { send: (headers, body) => send(agent, port, headers, body), close: () => agent.destroy() };
+}
+
 export function percentiles(latencies: number[]): { p50: number; p99: number } {
   const sorted = [...latencies].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;

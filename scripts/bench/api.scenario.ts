@@ -1,0 +1,97 @@
+// P1: tenant-scoped projects(first: 20) with owners, database-backed, against four baselines measured in the same
+// run with the same pool size, concurrency, keep-alive and tenant distribution.
+import { Pool } from 'pg';
+import { serverEnv, type BenchOptions, type Fixture } from './fixture';
+import { runInProcess, runLoad, zipfSampler, type LoadResult } from './load';
+import { runPrismaAlone } from './prisma-baseline';
+import { projectsPage } from './projects-sql';
+import { fixed, log, round, table } from './report';
+import { checkProjects, PROJECTS_QUERY, tenantHeaders } from './requests';
+import { SCRIPTS, startServer, type Server } from './servers';
+
+export interface ApiResult {
+  scenario: 'P1 projects(first: 20) with owners';
+  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'tenantry', LoadResult>;
+  ratios: { tenantryVsRawPg: number; tenantryVsBareApollo: number; tenantryVsNodeHttp: number; tenantryVsPrisma: number };
+}
+
+const ROWS = [
+  ['rawPg', '(a) raw pg, in-process'],
+  ['nodeHttp', '(b) node:http + pg'],
+  ['bareApollo', '(c) bare Apollo Server + pg'],
+  ['prisma', '(d) Prisma alone, in-process'],
+  ['tenantry', '(e) Tenantry'],
+] as const;
+
+/** Drives `server` with projects(first: 20) for tenants drawn from `pick`. */
+export function loadServer(server: Server, fixture: Fixture, pick: () => number, options: BenchOptions, durationMs = options.durationMs, auth = true) {
+  return runLoad({
+    port: server.port,
+    connections: options.connections,
+    durationMs,
+    check: checkProjects,
+    next: () => ({ headers: tenantHeaders(fixture.tenants[pick()], server.port, auth), body: PROJECTS_QUERY }),
+  });
+}
+
+export async function apiScenario(fixture: Fixture, options: BenchOptions): Promise<ApiResult> {
+  const pick = zipfSampler(fixture.tenants.length, options.zipf);
+  const schemas = fixture.tenants.map((t) => t.schemaName);
+  const env = serverEnv(fixture, { PG_POOL_MAX: String(options.pool), TENANT_CLIENT_CACHE_SIZE: String(options.cacheSize) });
+  const servers: Server[] = [];
+  try {
+    const nodeHttp = await startServer('node:http baseline', SCRIPTS.nodeHttp, env);
+    servers.push(nodeHttp);
+    const apollo = await startServer('bare Apollo', SCRIPTS.apollo, env);
+    servers.push(apollo);
+    const tenantry = await startServer('Tenantry', SCRIPTS.tenantry, env);
+    servers.push(tenantry);
+    const warmMs = Math.min(options.durationMs, 3000);
+    log('P1: warming up the servers…');
+    for (const [server, auth] of [[nodeHttp, false], [apollo, false], [tenantry, true]] as const) {
+      const warm = await loadServer(server, fixture, pick, options, warmMs, auth);
+      if (warm.requests === 0) throw new Error(`every warm-up request to ${server.name} failed`);
+    }
+
+    log(`P1: measuring ${options.durationMs / 1000} s each, ${options.connections} connections, pool ${options.pool}, ${fixture.tenants.length} tenants (Zipf ${options.zipf})`);
+    const pool = new Pool({ connectionString: fixture.url, max: options.pool });
+    await runInProcess({ connections: options.connections, durationMs: warmMs }, () => projectsPage(pool, schemas[pick()], 20));
+    const rawPg = await runInProcess(options, () => projectsPage(pool, schemas[pick()], 20));
+    await pool.end();
+    log(`  (a) raw pg: ${rawPg.rps.toFixed(0)} req/s`);
+    const prisma = await runPrismaAlone(fixture.url, schemas, pick, options);
+    log(`  (d) Prisma alone: ${prisma.rps.toFixed(0)} req/s`);
+    const nodeHttpResult = await loadServer(nodeHttp, fixture, pick, options, options.durationMs, false);
+    log(`  (b) node:http: ${nodeHttpResult.rps.toFixed(0)} req/s`);
+    const apolloResult = await loadServer(apollo, fixture, pick, options, options.durationMs, false);
+    log(`  (c) bare Apollo: ${apolloResult.rps.toFixed(0)} req/s`);
+    const tenantryResult = await loadServer(tenantry, fixture, pick, options);
+    log(`  (e) Tenantry: ${tenantryResult.rps.toFixed(0)} req/s`);
+
+    const results = { rawPg, nodeHttp: nodeHttpResult, bareApollo: apolloResult, prisma, tenantry: tenantryResult };
+    const t = tenantryResult.rps;
+    return {
+      scenario: 'P1 projects(first: 20) with owners',
+      results,
+      ratios: {
+        tenantryVsRawPg: round(t / rawPg.rps, 3),
+        tenantryVsBareApollo: round(t / apolloResult.rps, 3),
+        tenantryVsNodeHttp: round(t / nodeHttpResult.rps, 3),
+        tenantryVsPrisma: round(t / prisma.rps, 3),
+      },
+    };
+  } finally {
+    for (const server of servers) await server.stop();
+  }
+}
+
+export function apiTable(result: ApiResult): string {
+  const { rawPg, bareApollo } = result.results;
+  return table(
+    ['target', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', '÷ raw pg:', '÷ bare Apollo:'],
+    ROWS.map(([key, name]) => {
+      const r = result.results[key];
+      return [name, fixed(r.rps, 0), fixed(r.p50), fixed(r.p99), r.errors, fixed(r.rps / rawPg.rps), fixed(r.rps / bareApollo.rps)];
+    }),
+  );
+}
