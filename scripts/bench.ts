@@ -7,6 +7,7 @@ import { loadavg } from 'node:os';
 import { resolveRuntime } from '../src/bootstrap';
 import { loadConfig } from '../src/config/config';
 import { apiScenario, apiTable } from './bench/api.scenario';
+import { fleetScenario, fleetTables } from './bench/fleet.scenario';
 import { adminQuery, createFixture, dropFixture, type BenchOptions, type Fixture } from './bench/fixture';
 import { describeMachine, log, machineLine, round } from './bench/report';
 import { parse, UsageError } from './cli.util';
@@ -26,7 +27,10 @@ const RUNNERS: Record<Scenario, (fixture: Fixture, options: BenchOptions) => Pro
   },
   tenants: () => Promise.reject(new UsageError('not built yet')),
   memory: () => Promise.reject(new UsageError('not built yet')),
-  fleet: () => Promise.reject(new UsageError('not built yet')),
+  fleet: async (fixture, options) => {
+    const result = await fleetScenario(fixture, options);
+    return { json: result, markdown: `### P4/P5 \`fleet\`: provisioning and migrations over ${result.tenants} tenants\n\n${fleetTables(result)}` };
+  },
 };
 
 async function main(argv: string[]): Promise<void> {
