@@ -8,6 +8,7 @@ import { resolveRuntime } from '../src/bootstrap';
 import { loadConfig } from '../src/config/config';
 import { apiScenario, apiTable } from './bench/api.scenario';
 import { fleetScenario, fleetTables } from './bench/fleet.scenario';
+import { tenantsScenario, tenantsTable } from './bench/tenants.scenario';
 import { adminQuery, createFixture, dropFixture, type BenchOptions, type Fixture } from './bench/fixture';
 import { describeMachine, log, machineLine, round } from './bench/report';
 import { parse, UsageError } from './cli.util';
@@ -25,7 +26,10 @@ const RUNNERS: Record<Scenario, (fixture: Fixture, options: BenchOptions) => Pro
     const result = await apiScenario(fixture, options);
     return { json: result, markdown: `### P1 \`api\`: projects(first: 20) with owners\n\n${apiTable(result)}` };
   },
-  tenants: () => Promise.reject(new UsageError('not built yet')),
+  tenants: async (fixture, options) => {
+    const result = await tenantsScenario(fixture, options);
+    return { json: result, markdown: `### P2 \`tenants\`: ${result.allTenants.tenants} tenants vs 1\n\n${tenantsTable(result)}` };
+  },
   memory: () => Promise.reject(new UsageError('not built yet')),
   fleet: async (fixture, options) => {
     const result = await fleetScenario(fixture, options);
