@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config/config';
 import { apiScenario, apiTable } from './bench/api.scenario';
 import { fleetScenario, fleetTables } from './bench/fleet.scenario';
 import { tenantsScenario, tenantsTable } from './bench/tenants.scenario';
+import { memoryScenario, memoryTables } from './bench/memory.scenario';
 import { adminQuery, createFixture, dropFixture, type BenchOptions, type Fixture } from './bench/fixture';
 import { describeMachine, log, machineLine, round } from './bench/report';
 import { parse, UsageError } from './cli.util';
@@ -30,7 +31,10 @@ const RUNNERS: Record<Scenario, (fixture: Fixture, options: BenchOptions) => Pro
     const result = await tenantsScenario(fixture, options);
     return { json: result, markdown: `### P2 \`tenants\`: ${result.allTenants.tenants} tenants vs 1\n\n${tenantsTable(result)}` };
   },
-  memory: () => Promise.reject(new UsageError('not built yet')),
+  memory: async (fixture, options) => {
+    const result = await memoryScenario(fixture, options);
+    return { json: result, markdown: `### P3 \`memory\`: ${result.clients} tenant clients touched one by one\n\n${memoryTables(result)}` };
+  },
   fleet: async (fixture, options) => {
     const result = await fleetScenario(fixture, options);
     return { json: result, markdown: `### P4/P5 \`fleet\`: provisioning and migrations over ${result.tenants} tenants\n\n${fleetTables(result)}` };
