@@ -2,7 +2,7 @@
 // run with the same pool size, concurrency, keep-alive and tenant distribution.
 import { Pool } from 'pg';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
-import { runInProcess, runLoad, zipfSampler, type LoadResult } from './load';
+import { runInProcess, runLoad, sequentialClient, zipfSampler, type LoadResult } from './load';
 import { runPrismaAlone } from './prisma-baseline';
 import { projectsPage } from './projects-sql';
 import { fixed, log, round, table } from './report';
@@ -34,6 +34,26 @@ export function loadServer(server: Server, fixture: Fixture, pick: () => number,
   });
 }
 
+/**
+ * Sends one request to each of tenants 0..count-1 (the hottest under Zipf), a few at a time, so a measurement
+ * starts with the tenant-client LRU holding the hot set, as a long-running server's would.
+ */
+export async function touchTenants(server: Server, fixture: Fixture, count: number): Promise<void> {
+  let next = 0;
+  const loop = async () => {
+    const http = sequentialClient(server.port);
+    try {
+      while (next < Math.min(count, fixture.tenants.length)) {
+        const res = await http.send(tenantHeaders(fixture.tenants[next++], server.port, true), PROJECTS_QUERY);
+        checkProjects(res.status, res.body);
+      }
+    } finally {
+      http.close();
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, loop));
+}
+
 export async function apiScenario(fixture: Fixture, options: BenchOptions): Promise<ApiResult> {
   const pick = zipfSampler(fixture.tenants.length, options.zipf);
   const schemas = fixture.tenants.map((t) => t.schemaName);
@@ -48,6 +68,7 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
     servers.push(tenantry);
     const warmMs = Math.min(options.durationMs, 3000);
     log('P1: warming up the servers…');
+    await touchTenants(tenantry, fixture, options.cacheSize);
     for (const [server, auth] of [[nodeHttp, false], [apollo, false], [tenantry, true]] as const) {
       const warm = await loadServer(server, fixture, pick, options, warmMs, auth);
       if (warm.requests === 0) throw new Error(`every warm-up request to ${server.name} failed`);

@@ -42,7 +42,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: options.connections }, loop));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   agent.destroy();
-  return { requests: latencies.length, errors, rps: latencies.length / seconds, ...percentiles(latencies) };
+  return summarize(latencies, errors, seconds);
 }
 
 /** The in-process counterpart of runLoad: `connections` loops calling `work` back to back for `durationMs`. */
@@ -65,13 +65,19 @@ export async function runInProcess(options: { connections: number; durationMs: n
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  return { requests: latencies.length, errors, rps: latencies.length / seconds, ...percentiles(latencies) };
+  return summarize(latencies, errors, seconds);
 }
 
 /** One keep-alive connection for requests sent one at a time (latency probes, not load). */
 export function sequentialClient(port: number): { send: (headers: Record<string, string>, body: string) => Promise<{ status: number; body: string }>; close: () => void } {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   return { send: (headers, body) => send(agent, port, headers, body), close: () => agent.destroy() };
+}
+
+function summarize(latencies: number[], errors: number, seconds: number): LoadResult {
+  const { p50, p99 } = percentiles(latencies);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { requests: latencies.length, errors, rps: r(latencies.length / seconds), p50: r(p50), p99: r(p99) };
 }
 
 export function percentiles(latencies: number[]): { p50: number; p99: number } {

@@ -2,7 +2,7 @@
 // at TENANT_CLIENT_CACHE_SIZE, against the same load on one tenant; each in a fresh Tenantry process. Samples
 // pg_stat_activity during the run (the connection bound) and reads the LRU's counters from /metrics.
 import { Client } from 'pg';
-import { loadServer } from './api.scenario';
+import { loadServer, touchTenants } from './api.scenario';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
 import { zipfSampler, type LoadResult } from './load';
 import { fixed, log, round, table } from './report';
@@ -46,6 +46,7 @@ async function measure(fixture: Fixture, options: BenchOptions, tenants: number,
   await sampler.connect();
   try {
     log(`P2: ${tenants} tenant(s): warming up, then ${options.durationMs / 1000} s, cache ${options.cacheSize}`);
+    await touchTenants(server, fixture, tenants === 1 ? 1 : options.cacheSize);
     await loadServer(server, fixture, pick, options, Math.min(options.durationMs, 3000));
     const before = await scrapeMetrics(server.port, fixture.adminToken);
     let peakConnections = 0;
