@@ -1,4 +1,4 @@
-// `npm run bench -- [api] [tenants] [memory] [fleet] [--tenants N] [--duration S] [--connections C] [--zipf s]
+// `npm run bench -- [api] [tenants] [memory] [fleet] [--tenants N] [--duration S] [--rounds R] [--connections C] [--zipf s]
 //   [--pool P] [--cache K] [--memory-clients M] [--concurrency 1,2,4,8] [--json]` — no scenario means all four.
 // One fresh database per run with N provisioned tenants; every figure is compared with a baseline measured in the
 // same run. Tables (or one JSON object with --json) on stdout, progress on stderr.
@@ -45,6 +45,7 @@ async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parse(argv, {
     tenants: { type: 'string' },
     duration: { type: 'string' },
+    rounds: { type: 'string' },
     connections: { type: 'string' },
     zipf: { type: 'string' },
     pool: { type: 'string' },
@@ -59,6 +60,7 @@ async function main(argv: string[]): Promise<void> {
   const options: BenchOptions = {
     tenants: positiveInt('tenants', values.tenants, 1000),
     durationMs: positiveInt('duration', values.duration, 10) * 1000,
+    rounds: positiveInt('rounds', values.rounds, 5),
     connections: positiveInt('connections', values.connections, 32),
     zipf: Number(values.zipf ?? 1.0),
     pool: positiveInt('pool', values.pool, 10),

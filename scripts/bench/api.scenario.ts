@@ -2,8 +2,8 @@
 // run with the same pool size, concurrency, keep-alive and tenant distribution.
 import { Pool } from 'pg';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
-import { runInProcess, runLoad, sequentialClient, zipfSampler, type LoadResult } from './load';
-import { runPrismaAlone } from './prisma-baseline';
+import { interleaved, runInProcess, runLoad, sequentialClient, zipfSampler, type LoadResult } from './load';
+import { prismaAlone } from './prisma-baseline';
 import { projectsPage } from './projects-sql';
 import { fixed, log, round, table } from './report';
 import { checkProjects, PROJECTS_QUERY, tenantHeaders } from './requests';
@@ -59,6 +59,8 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
   const schemas = fixture.tenants.map((t) => t.schemaName);
   const env = serverEnv(fixture, { PG_POOL_MAX: String(options.pool), TENANT_CLIENT_CACHE_SIZE: String(options.cacheSize) });
   const servers: Server[] = [];
+  const pool = new Pool({ connectionString: fixture.url, max: options.pool });
+  const prisma = prismaAlone(fixture.url, options);
   try {
     const nodeHttp = await startServer('node:http baseline', SCRIPTS.nodeHttp, env);
     servers.push(nodeHttp);
@@ -66,43 +68,44 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
     servers.push(apollo);
     const tenantry = await startServer('Tenantry', SCRIPTS.tenantry, env);
     servers.push(tenantry);
-    const warmMs = Math.min(options.durationMs, 3000);
-    log('P1: warming up the servers…');
+    const inProcess = (work: () => Promise<unknown>) => (durationMs: number) => runInProcess({ connections: options.connections, durationMs }, work);
+    const targets = {
+      rawPg: inProcess(() => projectsPage(pool, schemas[pick()], 20)),
+      prisma: inProcess(() => prisma.page(schemas[pick()])),
+      nodeHttp: (ms: number) => loadServer(nodeHttp, fixture, pick, options, ms, false),
+      bareApollo: (ms: number) => loadServer(apollo, fixture, pick, options, ms, false),
+      tenantry: (ms: number) => loadServer(tenantry, fixture, pick, options, ms),
+    };
+
+    log('P1: warming up (the hot tenants first, then each target under load)…');
     await touchTenants(tenantry, fixture, options.cacheSize);
-    for (const [server, auth] of [[nodeHttp, false], [apollo, false], [tenantry, true]] as const) {
-      const warm = await loadServer(server, fixture, pick, options, warmMs, auth);
-      if (warm.requests === 0) throw new Error(`every warm-up request to ${server.name} failed`);
+    for (const schema of schemas.slice(0, options.cacheSize)) await prisma.page(schema);
+    for (const [name, target] of Object.entries(targets)) {
+      const warm = await target(Math.min(options.durationMs / 2, 3000));
+      if (warm.latencies.length === 0) throw new Error(`every warm-up request to ${name} failed`);
     }
 
-    log(`P1: measuring ${options.durationMs / 1000} s each, ${options.connections} connections, pool ${options.pool}, ${fixture.tenants.length} tenants (Zipf ${options.zipf})`);
-    const pool = new Pool({ connectionString: fixture.url, max: options.pool });
-    await runInProcess({ connections: options.connections, durationMs: warmMs }, () => projectsPage(pool, schemas[pick()], 20));
-    const rawPg = await runInProcess(options, () => projectsPage(pool, schemas[pick()], 20));
-    await pool.end();
-    log(`  (a) raw pg: ${rawPg.rps.toFixed(0)} req/s`);
-    const prisma = await runPrismaAlone(fixture.url, schemas, pick, options);
-    log(`  (d) Prisma alone: ${prisma.rps.toFixed(0)} req/s`);
-    const nodeHttpResult = await loadServer(nodeHttp, fixture, pick, options, options.durationMs, false);
-    log(`  (b) node:http: ${nodeHttpResult.rps.toFixed(0)} req/s`);
-    const apolloResult = await loadServer(apollo, fixture, pick, options, options.durationMs, false);
-    log(`  (c) bare Apollo: ${apolloResult.rps.toFixed(0)} req/s`);
-    const tenantryResult = await loadServer(tenantry, fixture, pick, options);
-    log(`  (e) Tenantry: ${tenantryResult.rps.toFixed(0)} req/s`);
-
-    const results = { rawPg, nodeHttp: nodeHttpResult, bareApollo: apolloResult, prisma, tenantry: tenantryResult };
-    const t = tenantryResult.rps;
+    log(
+      `P1: measuring ${options.durationMs / 1000} s each in ${options.rounds} interleaved rounds, ${options.connections} connections, ` +
+        `pool ${options.pool}, ${fixture.tenants.length} tenants (Zipf ${options.zipf})`,
+    );
+    const results = await interleaved(targets, options.durationMs, options.rounds, (n) => log(`  round ${n}/${options.rounds}`));
+    for (const [key, name] of ROWS) log(`  ${name}: ${results[key].rps.toFixed(0)} req/s`);
+    const t = results.tenantry.rps;
     return {
       scenario: 'P1 projects(first: 20) with owners',
       results,
       ratios: {
-        tenantryVsRawPg: round(t / rawPg.rps, 3),
-        tenantryVsBareApollo: round(t / apolloResult.rps, 3),
-        tenantryVsNodeHttp: round(t / nodeHttpResult.rps, 3),
-        tenantryVsPrisma: round(t / prisma.rps, 3),
+        tenantryVsRawPg: round(t / results.rawPg.rps, 3),
+        tenantryVsBareApollo: round(t / results.bareApollo.rps, 3),
+        tenantryVsNodeHttp: round(t / results.nodeHttp.rps, 3),
+        tenantryVsPrisma: round(t / results.prisma.rps, 3),
       },
     };
   } finally {
     for (const server of servers) await server.stop();
+    await prisma.close();
+    await pool.end();
   }
 }
 

@@ -22,7 +22,9 @@ export interface BenchTenant {
 /** The knobs every scenario shares (`npm run bench -- --help` lists their flags). */
 export interface BenchOptions {
   tenants: number;
+  /** Measuring time per target, cut into `rounds` interleaved windows. */
   durationMs: number;
+  rounds: number;
   connections: number;
   zipf: number;
   pool: number;

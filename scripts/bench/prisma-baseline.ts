@@ -5,14 +5,9 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { LRUCache } from 'lru-cache';
 import { Pool } from 'pg';
 import { PrismaClient } from '../../prisma/generated/tenant-client/client';
-import { runInProcess, type LoadResult } from './load';
 
-export async function runPrismaAlone(
-  url: string,
-  schemas: string[],
-  pick: () => number,
-  options: { connections: number; durationMs: number; pool: number; cacheSize: number },
-): Promise<LoadResult> {
+/** The Prisma-alone target: `page(schema)` runs the repository's query through that schema's cached client. */
+export function prismaAlone(url: string, options: { pool: number; cacheSize: number }) {
   const pool = new Pool({ connectionString: url, max: options.pool });
   pool.setMaxListeners(options.cacheSize * 2 + 10);
   const clients = new LRUCache<string, PrismaClient>({
@@ -24,21 +19,22 @@ export async function runPrismaAlone(
     if (!client) clients.set(schema, (client = new PrismaClient({ adapter: new PrismaPg(pool, { schema, disposeExternalPool: false }) })));
     return client;
   };
-  const page = (client: PrismaClient) =>
-    Promise.all([
-      client.project.findMany({
-        select: { id: true, name: true, description: true, ownerId: true, createdAt: true, owner: { select: { id: true, email: true } } },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: 21,
-      }),
-      client.project.count(),
-    ]);
-  // Warm-up as for Tenantry: the hot set in the LRU first, then the load itself.
-  for (let i = 0; i < Math.min(options.cacheSize, schemas.length); i++) await page(clientFor(schemas[i]));
-  await runInProcess({ connections: options.connections, durationMs: Math.min(options.durationMs, 3000) }, () => page(clientFor(schemas[pick()])));
-  const result = await runInProcess(options, () => page(clientFor(schemas[pick()])));
-  clients.clear();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  await pool.end();
-  return result;
+  return {
+    page: (schema: string) => {
+      const client = clientFor(schema);
+      return Promise.all([
+        client.project.findMany({
+          select: { id: true, name: true, description: true, ownerId: true, createdAt: true, owner: { select: { id: true, email: true } } },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          take: 21,
+        }),
+        client.project.count(),
+      ]);
+    },
+    close: async () => {
+      clients.clear();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await pool.end();
+    },
+  };
 }
