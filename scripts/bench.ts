@@ -73,7 +73,7 @@ async function main(argv: string[]): Promise<void> {
   const runtime = await resolveRuntime(loadConfig(), log);
   const [{ server_version: postgres }] = await adminQuery<{ server_version: string }>(runtime.config.databaseUrl, 'SHOW server_version');
   const machine = describeMachine(postgres);
-  const command = `npm run bench -- ${argv.join(' ')}`.trim();
+  const command = argv.length > 0 ? `npm run bench -- ${argv.join(' ')}` : 'npm run bench';
   let fixture: Fixture | undefined;
   try {
     fixture = await createFixture(runtime.config.databaseUrl, options.tenants);
