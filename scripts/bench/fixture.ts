@@ -19,7 +19,7 @@ export interface BenchTenant {
   token: string;
 }
 
-/** The knobs every scenario shares (`npm run bench -- --help` lists their flags). */
+/** The knobs every scenario shares; scripts/bench.ts maps them to flags. */
 export interface BenchOptions {
   tenants: number;
   /** Measuring time per target, cut into `rounds` interleaved windows. */
