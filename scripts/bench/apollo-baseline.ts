@@ -3,7 +3,8 @@
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { Pool } from 'pg';
-import { projectsPage } from './projects-sql';
+import { projectsConnection } from './projects-sql';
+import { schemaOfRequest } from './tenant-of-request';
 
 const typeDefs = `#graphql
   type User { id: ID! email: String! }
@@ -20,25 +21,13 @@ async function main() {
     typeDefs,
     resolvers: {
       Query: {
-        projects: async (_: unknown, args: { first?: number }, context: { schema: string }) => {
-          const page = await projectsPage(pool, context.schema, args.first ?? 20);
-          const edges = page.rows.map((row) => ({
-            cursor: Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url'),
-            node: { ...row, createdAt: row.createdAt.toISOString(), owner: { id: row.ownerId, email: row.ownerEmail } },
-          }));
-          return { edges, totalCount: page.totalCount, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
-        },
+        projects: (_: unknown, args: { first?: number }, context: { schema: string }) => projectsConnection(pool, context.schema, args.first ?? 20),
       },
     },
   });
   const { url } = await startStandaloneServer(server, {
     listen: { port: Number(process.env.PORT), host: '127.0.0.1' },
-    // The same id rule as Tenantry, so a hostile header cannot reach SQL here either.
-    context: async ({ req }) => {
-      const id = String(req.headers['x-tenant-id'] ?? '');
-      if (!/^[a-z][a-z0-9-]{0,38}[a-z0-9]$/.test(id)) throw new Error('bad tenant');
-      return { schema: `tenant_${id.replace(/-/g, '_')}` };
-    },
+    context: async ({ req }) => ({ schema: schemaOfRequest(req.headers) }),
   });
   process.stdout.write(`ready ${url}\n`);
 }

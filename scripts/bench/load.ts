@@ -10,6 +10,13 @@ export interface LoadResult {
   p99: number;
 }
 
+/** The raw outcome of one measurement window; summarize() merges windows of the same target. */
+export interface Sample {
+  latencies: number[];
+  errors: number;
+  seconds: number;
+}
+
 export interface LoadOptions {
   port: number;
   connections: number;
@@ -20,7 +27,7 @@ export interface LoadOptions {
   check?: (status: number, body: string) => void;
 }
 
-export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+export async function runLoad(options: LoadOptions): Promise<Sample> {
   const agent = new Agent({ keepAlive: true, maxSockets: options.connections });
   const latencies: number[] = [];
   let errors = 0;
@@ -42,7 +49,67 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   await Promise.all(Array.from({ length: options.connections }, loop));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   agent.destroy();
-  return { requests: latencies.length, errors, rps: latencies.length / seconds, ...percentiles(latencies) };
+  return { latencies, errors, seconds };
+}
+
+/** The in-process counterpart of runLoad: `connections` loops calling `work` back to back for `durationMs`. */
+export async function runInProcess(options: { connections: number; durationMs: number }, work: () => Promise<unknown>): Promise<Sample> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const deadline = Date.now() + options.durationMs;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: options.connections }, async () => {
+      while (Date.now() < deadline) {
+        const t0 = process.hrtime.bigint();
+        try {
+          await work();
+          latencies.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        } catch {
+          errors++;
+        }
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { latencies, errors, seconds };
+}
+
+/** One keep-alive connection for requests sent one at a time (latency probes, not load). */
+export function sequentialClient(port: number): { send: (headers: Record<string, string>, body: string) => Promise<{ status: number; body: string }>; close: () => void } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  return { send: (headers, body) => send(agent, port, headers, body), close: () => agent.destroy() };
+}
+
+export function summarize(samples: Sample[]): LoadResult {
+  const latencies = samples.flatMap((s) => s.latencies);
+  const errors = samples.reduce((n, s) => n + s.errors, 0);
+  const seconds = samples.reduce((n, s) => n + s.seconds, 0);
+  const { p50, p99 } = percentiles(latencies);
+  const r = (x: number) => Math.round(x * 100) / 100;
+  return { requests: latencies.length, errors, rps: r(latencies.length / seconds), p50: r(p50), p99: r(p99) };
+}
+
+/**
+ * Measures every target for `durationMs` in total, cut into `rounds` windows taken in turn (the order rotating each
+ * round), so load that other processes put on the machine falls on all targets alike rather than on one of them.
+ */
+export async function interleaved<K extends string>(
+  targets: Record<K, (durationMs: number) => Promise<Sample>>,
+  durationMs: number,
+  rounds: number,
+  onRound?: (round: number) => void,
+): Promise<Record<K, LoadResult>> {
+  const keys = Object.keys(targets) as K[];
+  const samples = Object.fromEntries(keys.map((k) => [k, [] as Sample[]])) as Record<K, Sample[]>;
+  for (let round = 0; round < rounds; round++) {
+    onRound?.(round + 1);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[(i + round) % keys.length];
+      samples[key].push(await targets[key](durationMs / rounds));
+    }
+  }
+  return Object.fromEntries(keys.map((k) => [k, summarize(samples[k])])) as Record<K, LoadResult>;
 }
 
 export function percentiles(latencies: number[]): { p50: number; p99: number } {

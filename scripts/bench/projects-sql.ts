@@ -1,5 +1,5 @@
 // The SQL a team would hand-write for `projects(first: 20)` with owners: one keyset page joined to owners, and
-// the total. Both baselines run exactly these statements.
+// the total. Baselines (a), (b) and (c) run exactly these statements.
 import type { Pool } from 'pg';
 
 export async function projectsPage(pool: Pool, schema: string, first: number) {
@@ -13,4 +13,14 @@ export async function projectsPage(pool: Pool, schema: string, first: number) {
     pool.query(`SELECT count(*)::int AS n FROM "${schema}"."Project"`),
   ]);
   return { rows: page.rows.slice(0, first), hasNextPage: page.rows.length > first, totalCount: total.rows[0].n as number };
+}
+
+/** The page shaped as the GraphQL `ProjectConnection` both baseline servers answer with. */
+export async function projectsConnection(pool: Pool, schema: string, first: number) {
+  const page = await projectsPage(pool, schema, first);
+  const edges = page.rows.map((row) => ({
+    cursor: Buffer.from(`${row.createdAt.toISOString()}|${row.id}`).toString('base64url'),
+    node: { id: row.id, name: row.name, description: row.description, createdAt: row.createdAt.toISOString(), owner: { id: row.ownerId, email: row.ownerEmail } },
+  }));
+  return { totalCount: page.totalCount, edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
 }

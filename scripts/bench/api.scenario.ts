@@ -1,0 +1,121 @@
+// P1: tenant-scoped projects(first: 20) with owners, database-backed, against four baselines measured in the same
+// run with the same pool size, concurrency, keep-alive and tenant distribution.
+import { Pool } from 'pg';
+import { serverEnv, type BenchOptions, type Fixture } from './fixture';
+import { interleaved, runInProcess, runLoad, sequentialClient, zipfSampler, type LoadResult } from './load';
+import { prismaAlone } from './prisma-baseline';
+import { projectsPage } from './projects-sql';
+import { fixed, log, round, table } from './report';
+import { checkProjects, PROJECTS_QUERY, tenantHeaders } from './requests';
+import { SCRIPTS, startServer, type Server } from './servers';
+
+export interface ApiResult {
+  scenario: 'P1 projects(first: 20) with owners';
+  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'tenantry', LoadResult>;
+  ratios: { tenantryVsRawPg: number; tenantryVsBareApollo: number; tenantryVsNodeHttp: number; tenantryVsPrisma: number };
+}
+
+const ROWS = [
+  ['rawPg', '(a) raw pg, in-process'],
+  ['nodeHttp', '(b) node:http + pg'],
+  ['bareApollo', '(c) bare Apollo Server + pg'],
+  ['prisma', '(d) Prisma alone, in-process'],
+  ['tenantry', '(e) Tenantry'],
+] as const;
+
+/** Drives `server` with projects(first: 20) for tenants drawn from `pick`. */
+export function loadServer(server: Server, fixture: Fixture, pick: () => number, options: BenchOptions, durationMs = options.durationMs, auth = true) {
+  return runLoad({
+    port: server.port,
+    connections: options.connections,
+    durationMs,
+    check: checkProjects,
+    next: () => ({ headers: tenantHeaders(fixture.tenants[pick()], server.port, auth), body: PROJECTS_QUERY }),
+  });
+}
+
+/**
+ * Sends one request to each of tenants 0..count-1 (the hottest under Zipf), a few at a time, so a measurement
+ * starts with the tenant-client LRU holding the hot set, as a long-running server's would.
+ */
+export async function touchTenants(server: Server, fixture: Fixture, count: number): Promise<void> {
+  let next = 0;
+  const loop = async () => {
+    const http = sequentialClient(server.port);
+    try {
+      while (next < Math.min(count, fixture.tenants.length)) {
+        const res = await http.send(tenantHeaders(fixture.tenants[next++], server.port, true), PROJECTS_QUERY);
+        checkProjects(res.status, res.body);
+      }
+    } finally {
+      http.close();
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, loop));
+}
+
+export async function apiScenario(fixture: Fixture, options: BenchOptions): Promise<ApiResult> {
+  const pick = zipfSampler(fixture.tenants.length, options.zipf);
+  const schemas = fixture.tenants.map((t) => t.schemaName);
+  const env = serverEnv(fixture, { PG_POOL_MAX: String(options.pool), TENANT_CLIENT_CACHE_SIZE: String(options.cacheSize) });
+  const servers: Server[] = [];
+  const pool = new Pool({ connectionString: fixture.url, max: options.pool });
+  const prisma = prismaAlone(fixture.url, options);
+  try {
+    const nodeHttp = await startServer('node:http baseline', SCRIPTS.nodeHttp, env);
+    servers.push(nodeHttp);
+    const apollo = await startServer('bare Apollo', SCRIPTS.apollo, env);
+    servers.push(apollo);
+    const tenantry = await startServer('Tenantry', SCRIPTS.tenantry, env);
+    servers.push(tenantry);
+    const inProcess = (work: () => Promise<unknown>) => (durationMs: number) => runInProcess({ connections: options.connections, durationMs }, work);
+    const targets = {
+      rawPg: inProcess(() => projectsPage(pool, schemas[pick()], 20)),
+      prisma: inProcess(() => prisma.page(schemas[pick()])),
+      nodeHttp: (ms: number) => loadServer(nodeHttp, fixture, pick, options, ms, false),
+      bareApollo: (ms: number) => loadServer(apollo, fixture, pick, options, ms, false),
+      tenantry: (ms: number) => loadServer(tenantry, fixture, pick, options, ms),
+    };
+
+    log('P1: warming up (the hot tenants first, then each target under load)…');
+    await touchTenants(tenantry, fixture, options.cacheSize);
+    for (const schema of schemas.slice(0, options.cacheSize)) await prisma.page(schema);
+    for (const [name, target] of Object.entries(targets)) {
+      const warm = await target(Math.min(options.durationMs / 2, 3000));
+      if (warm.latencies.length === 0) throw new Error(`every warm-up request to ${name} failed`);
+    }
+
+    log(
+      `P1: measuring ${options.durationMs / 1000} s each in ${options.rounds} interleaved rounds, ${options.connections} connections, ` +
+        `pool ${options.pool}, ${fixture.tenants.length} tenants (Zipf ${options.zipf})`,
+    );
+    const results = await interleaved(targets, options.durationMs, options.rounds, (n) => log(`  round ${n}/${options.rounds}`));
+    for (const [key, name] of ROWS) log(`  ${name}: ${results[key].rps.toFixed(0)} req/s`);
+    const t = results.tenantry.rps;
+    return {
+      scenario: 'P1 projects(first: 20) with owners',
+      results,
+      ratios: {
+        tenantryVsRawPg: round(t / results.rawPg.rps, 3),
+        tenantryVsBareApollo: round(t / results.bareApollo.rps, 3),
+        tenantryVsNodeHttp: round(t / results.nodeHttp.rps, 3),
+        tenantryVsPrisma: round(t / results.prisma.rps, 3),
+      },
+    };
+  } finally {
+    for (const server of servers) await server.stop();
+    await prisma.close();
+    await pool.end();
+  }
+}
+
+export function apiTable(result: ApiResult): string {
+  const { rawPg, bareApollo } = result.results;
+  return table(
+    ['target', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', '÷ raw pg:', '÷ bare Apollo:'],
+    ROWS.map(([key, name]) => {
+      const r = result.results[key];
+      return [name, fixed(r.rps, 0), fixed(r.p50), fixed(r.p99), r.errors, fixed(r.rps / rawPg.rps), fixed(r.rps / bareApollo.rps)];
+    }),
+  );
+}
