@@ -8,6 +8,7 @@ import { DatabaseModule } from './database/database.module';
 import { DemoSeeder } from './demo/demo-seeder.service';
 import { GraphQLModule } from './graphql/graphql.module';
 import { inputValidationPipe } from './graphql/input-validation.pipe';
+import { RateLimitModule } from './graphql/rate-limit.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { UsersModule } from './modules/users/users.module';
 import { ObservabilityModule } from './observability/observability.module';
@@ -23,6 +24,7 @@ export class AppModule {
       imports: [
         ...AppModule.core(config),
         GraphQLModule,
+        RateLimitModule,
         AuthModule,
         UsersModule,
         ProjectsModule,

@@ -17,6 +17,10 @@ export enum ErrorCode {
   GRAPHQL_PARSE_FAILED = 'GRAPHQL_PARSE_FAILED',
   GRAPHQL_VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED',
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
+  /** The tenant used up its plan's operations per minute; `extensions.retryAfterSeconds` says when to retry. */
+  RATE_LIMITED = 'RATE_LIMITED',
+  /** The database is unreachable (restart, failover); retrying later may succeed. */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -42,8 +46,12 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.GRAPHQL_VALIDATION_FAILED:
     case ErrorCode.QUERY_TOO_COMPLEX:
       return 400;
+    case ErrorCode.RATE_LIMITED:
+      return 429;
     case ErrorCode.INTERNAL_SERVER_ERROR:
       return 500;
+    case ErrorCode.SERVICE_UNAVAILABLE:
+      return 503;
   }
 }
 

@@ -1,6 +1,6 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { TenantContext } from '../tenancy/tenant-context';
 import { AppError, ErrorCode } from './app-error';
 import { queryTooComplexBehind } from './query-limits';
@@ -24,7 +24,9 @@ const logger = new Logger('GraphQL');
  * errors, which Apollo's hideSchemaDetailsFromClientErrors does not reach.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, hideSuggestions = false): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  // Plugins (rate limits) reject with a GraphQLError wrapping the AppError; it has no path to unwrap by.
+  const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof AppError ? unwrapped.originalError : unwrapped;
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
   // Apollo reports our limit rules as GRAPHQL_VALIDATION_FAILED and the token limit as GRAPHQL_PARSE_FAILED.
   const tooComplex = queryTooComplexBehind(original);

@@ -3,9 +3,10 @@ import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { SHARED_POOL } from '../database/database.module';
+import { RateLimiter } from '../graphql/rate-limit.service';
 import { TenantConnectionService } from '../tenancy/tenant-connection.service';
 import { DEFAULT_TOP_TENANTS, OBSERVABILITY_OPTIONS, type ObservabilityOptions } from './observability-options';
-import { TopTenantLabels } from './tenant-labels';
+import { OTHER_TENANT, TopTenantLabels } from './tenant-labels';
 
 // Operation names come from clients: only this many distinct ones get their own label, later ones are `other`.
 const MAX_OPERATIONS = 100;
@@ -23,12 +24,14 @@ export class MetricsService {
   private readonly seriesByTenant = new Map<string, Map<string, { operation: string; outcome: Outcome }>>();
   private readonly requests: Counter<'operation' | 'tenant' | 'outcome'>;
   private readonly duration: Histogram<'operation' | 'tenant'>;
+  private readonly rateLimited: Counter<'tenant'>;
 
   constructor(
     @Inject(SHARED_POOL) pool: Pool,
     connections: TenantConnectionService,
     tenantRegistry: TenantRegistry,
     @Inject(OBSERVABILITY_OPTIONS) options: ObservabilityOptions,
+    rateLimiter: RateLimiter,
   ) {
     this.tenants = new TopTenantLabels(options.topTenants ?? DEFAULT_TOP_TENANTS);
     const registers = [this.registry];
@@ -50,6 +53,15 @@ export class MetricsService {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     });
+
+    this.rateLimited = new Counter({
+      name: 'tenantry_rate_limited_total',
+      help: 'GraphQL requests refused with RATE_LIMITED, by tenant (top K by traffic, else "other")',
+      labelNames: ['tenant'],
+      registers,
+    });
+    // The request itself is counted by the request metrics; this only borrows the label it was given there.
+    rateLimiter.onRejected((tenantId) => this.rateLimited.inc({ tenant: this.tenants.labels.has(tenantId) ? tenantId : OTHER_TENANT }));
 
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
@@ -115,6 +127,7 @@ export class MetricsService {
         this.duration.remove({ operation, tenant });
       }
       this.seriesByTenant.delete(tenant);
+      this.rateLimited.remove({ tenant });
     }
   }
 }
