@@ -3,6 +3,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { TenantContext } from '../tenancy/tenant-context';
 import { AppError, ErrorCode } from './app-error';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { queryTooComplexBehind } from './query-limits';
 
 // Codes Apollo itself assigns to requests it rejects; they are safe to pass through.
@@ -44,6 +45,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, hi
     return { ...base, message: hideSuggestions ? base.message.replace(/ ?Did you mean .+?\?$/, '') : base.message, extensions: { code } };
   }
   const context = TenantContext.current();
+  if (isDatabaseUnavailable(original)) {
+    logger.warn(`Database unavailable: ${(original as Error)?.message?.split('\n').filter(Boolean).at(-1) ?? String(original)}`);
+    return { ...base, message: 'The database is unavailable; retry later', extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
+  }
   logger.error(
     `Unexpected error (tenant ${context?.tenant.id ?? '-'}, request ${context?.requestId ?? '-'}): ${(original as Error)?.stack ?? String(original)}`,
   );

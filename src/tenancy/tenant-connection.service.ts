@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
 import { PrismaClient } from '../../prisma/generated/tenant-client/client';
 import { AppError, ErrorCode } from '../graphql/app-error';
+import { isDatabaseUnavailable } from '../graphql/database-unavailable';
 import { TenantContext } from './tenant-context';
 
 function createTenantClient(pool: Pool, schema: string, tracker: InFlight) {
@@ -21,6 +22,7 @@ function createTenantClient(pool: Pool, schema: string, tracker: InFlight) {
         } catch (error) {
           // The schema was dropped (hard delete) while this instance still held the tenant: unknown tenant, not a 500.
           if ((error as { code?: string }).code === 'P2021') throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant');
+          if (isDatabaseUnavailable(error)) throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable; retry later');
           throw error;
         } finally {
           if (--tracker.count === 0) tracker.onIdle?.();

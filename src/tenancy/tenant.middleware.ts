@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../config/config.module';
 import type { TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { AppError, ErrorCode, graphqlErrorBody, httpStatusFor } from '../graphql/app-error';
+import { isDatabaseUnavailable } from '../graphql/database-unavailable';
 import { TenantContext } from './tenant-context';
 import { isCustomDomainCandidate } from './tenant-domain.util';
 import { isValidTenantId } from './tenant-id.util';
@@ -76,6 +77,10 @@ export class TenantMiddleware implements NestMiddleware {
     try {
       return await resolve();
     } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        this.logger.warn(`Tenant lookup failed for ${what}: ${(error as Error).message}`);
+        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The tenant registry is unavailable; retry later');
+      }
       this.logger.error(`Tenant lookup failed for ${what}: ${(error as Error).stack ?? String(error)}`);
       throw new AppError(ErrorCode.INTERNAL_SERVER_ERROR, 'The tenant registry is unavailable');
     }
