@@ -63,6 +63,18 @@ export class MetricsService {
     // The request itself is counted by the request metrics; this only borrows the label it was given there.
     rateLimiter.onRejected((tenantId) => this.rateLimited.inc({ tenant: this.tenants.labels.has(tenantId) ? tenantId : OTHER_TENANT }));
 
+    new Counter({
+      name: 'tenantry_rate_limit_checks_total',
+      help: 'Rate-limit decisions by where the bucket lives: "redis" (shared) or "local" (no Redis, or Redis failing)',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ store: 'redis' }, rateLimiter.stats.redis);
+        this.inc({ store: 'local' }, rateLimiter.stats.local);
+      },
+    });
+
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
