@@ -4,7 +4,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { SHARED_POOL } from '../database/database.module';
 import { RateLimiter } from '../graphql/rate-limit.service';
+import { FleetMigrator } from '../tenancy/fleet-migrator.service';
 import { TenantConnectionService } from '../tenancy/tenant-connection.service';
+import { TenantRejections } from '../tenancy/tenant-rejections';
 import { DEFAULT_TOP_TENANTS, OBSERVABILITY_OPTIONS, type ObservabilityOptions } from './observability-options';
 import { OTHER_TENANT, TopTenantLabels } from './tenant-labels';
 
@@ -32,6 +34,8 @@ export class MetricsService {
     tenantRegistry: TenantRegistry,
     @Inject(OBSERVABILITY_OPTIONS) options: ObservabilityOptions,
     rateLimiter: RateLimiter,
+    rejections: TenantRejections,
+    migrator: FleetMigrator,
   ) {
     this.tenants = new TopTenantLabels(options.topTenants ?? DEFAULT_TOP_TENANTS);
     const registers = [this.registry];
@@ -75,6 +79,17 @@ export class MetricsService {
       },
     });
 
+    new Counter({
+      name: 'tenantry_tenant_rejections_total',
+      help: 'Requests the tenant middleware refused before any GraphQL ran, by error code',
+      labelNames: ['code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [code, count] of rejections.byCode) this.inc({ code }, count);
+      },
+    });
+
     const gauge = (name: string, help: string, read: () => number) =>
       new Gauge({
         name,
@@ -104,6 +119,8 @@ export class MetricsService {
     total('tenantry_tenant_client_cache_misses_total', 'Tenant PrismaClient LRU misses (a client was created)', () => connections.stats.misses);
     total('tenantry_tenant_client_cache_evictions_total', 'Tenant PrismaClients evicted by the LRU bound', () => connections.stats.evictions);
     total('tenantry_tenant_registry_cache_hits_total', 'Tenant registry lookups answered by the in-process cache', () => tenantRegistry.stats.hits);
+    total('tenantry_tenant_migrations_applied_total', 'Tenant migrations committed by the fleet runner in this process', () => migrator.stats.applied);
+    total('tenantry_tenant_migration_failures_total', 'Tenants the fleet runner in this process left failed or blocked', () => migrator.stats.failed);
     total('tenantry_tenant_registry_cache_misses_total', 'Tenant registry lookups that went to Redis or the control plane', () => tenantRegistry.stats.misses);
   }
 
