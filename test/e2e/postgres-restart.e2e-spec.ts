@@ -115,5 +115,6 @@ describe('PostgreSQL restarted under load', () => {
     const lost = writers.acknowledged.filter(({ id, name }) => stored.get(id) !== name);
     expect(lost).toEqual([]);
     expect(writers.acknowledged.length).toBeGreaterThanOrEqual(40);
-  });
+    // Stopping and starting a cluster under load: slow on a loaded machine.
+  }, 240_000);
 });

@@ -103,5 +103,5 @@ describe('Redis killed under load', () => {
     expect(readers.failures).toEqual([]);
     const after = await scrapeMetrics(api.baseUrl, ADMIN_TOKEN);
     expect(metricSample(after, 'tenantry_rate_limit_checks_total', { store: 'redis' })).toBeGreaterThan(redisChecks);
-  });
+  }, 180_000);
 });
