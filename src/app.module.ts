@@ -9,6 +9,7 @@ import { DatabaseModule } from './database/database.module';
 import { DemoSeeder } from './demo/demo-seeder.service';
 import { GraphQLModule } from './graphql/graphql.module';
 import { inputValidationPipe } from './graphql/input-validation.pipe';
+import { RateLimitModule } from './graphql/rate-limit.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 import { UsersModule } from './modules/users/users.module';
@@ -25,6 +26,7 @@ export class AppModule {
       imports: [
         ...AppModule.core(config),
         GraphQLModule,
+        RateLimitModule,
         AuthModule,
         UsersModule,
         ProjectsModule,

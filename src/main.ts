@@ -3,6 +3,10 @@ import { Logger } from '@nestjs/common';
 import { createApp, createLogger, resolveRuntime } from './bootstrap';
 import { ConfigError, loadConfig } from './config/config';
 import { DemoSeeder } from './demo/demo-seeder.service';
+import { HttpDrain } from './http-drain';
+
+// Requests still running this long after SIGTERM are cut (a Kubernetes pod gets 30 s by default).
+const SHUTDOWN_GRACE_MS = 25_000;
 
 async function main(): Promise<void> {
   const loaded = loadConfig();
@@ -16,12 +20,16 @@ async function main(): Promise<void> {
     logger.warn('JWT_SECRET is not set: using a random secret, so tokens die with this process');
   }
   const app = await createApp(config, { logger: pinoLogger });
-  // Close the app (and its pool) first, then the embedded database if this process started it.
+  const http = new HttpDrain(app);
+  // Stop accepting and finish the requests in flight, then close the app (Apollo, the pool), then the embedded
+  // database if this process started it.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.log(`${signal}: shutting down`);
-      void app
-        .close()
+      void http
+        .drain(SHUTDOWN_GRACE_MS)
+        .then(({ cut }) => logger.log(cut === 0 ? 'Requests in flight finished' : `Cut ${cut} request(s) still running after ${SHUTDOWN_GRACE_MS} ms`))
+        .then(() => app.close())
         .then(() => runtime.stop())
         .then(() => process.exit(0), () => process.exit(1));
     });

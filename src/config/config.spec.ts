@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       platformAdminToken: undefined,
       seedDemo: true,
+      rateLimitScale: 1,
     });
     expect(config.paths.tenantMigrations).toMatch(/prisma[\\/]tenant[\\/]migrations$/);
   });
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       TENANT_CACHE_TTL_MS: '0',
       LOG_LEVEL: 'debug',
       PLATFORM_ADMIN_TOKEN: 'metrics-token-0123456789',
+      RATE_LIMIT_SCALE: '0.01',
     });
     expect(config).toMatchObject({
       port: 8080,
@@ -70,6 +72,7 @@ describe('loadConfig', () => {
       tenantCacheTtlMs: 0,
       logLevel: 'debug',
       platformAdminToken: 'metrics-token-0123456789',
+      rateLimitScale: 0.01,
     });
   });
 
@@ -88,6 +91,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'verbose',
       PLATFORM_ADMIN_TOKEN: 'short',
       SEED_DEMO: 'maybe',
+      RATE_LIMIT_SCALE: '0',
     };
     const problems = problemsOf(bad);
     expect(problems.map((problem) => problem.split(' ')[0]).sort()).toEqual(Object.keys(bad).sort());

@@ -29,6 +29,8 @@ export interface AppConfig {
   /** Bearer token of `/metrics`; unset means `/metrics` answers 404. */
   platformAdminToken?: string;
   seedDemo: boolean;
+  /** Multiplies every plan's operations per minute (tests shrink the buckets); 1 means the plan table as is. */
+  rateLimitScale: number;
   paths: { root: string; dataDir: string; tenantMigrations: string; controlMigrations: string; schemaFile: string };
 }
 
@@ -108,6 +110,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const accessTtlSeconds = ttlMatch ? Number(ttlMatch[1]) * unit[ttlMatch[2] as keyof typeof unit] : 0;
   if (!ttlMatch || accessTtlSeconds < 1) problems.push(`JWT_ACCESS_TTL must be a duration such as 900, 15m or 1h (got "${ttlRaw}")`);
 
+  const rateLimitScaleRaw = str('RATE_LIMIT_SCALE') ?? '1';
+  const rateLimitScale = Number(rateLimitScaleRaw);
+  if (!/^\d+(\.\d+)?$/.test(rateLimitScaleRaw) || rateLimitScale <= 0 || rateLimitScale > 1000) {
+    problems.push(`RATE_LIMIT_SCALE must be a number above 0 and at most 1000 (got "${rateLimitScaleRaw}")`);
+  }
+
   const platformAdminToken = str('PLATFORM_ADMIN_TOKEN');
   if (platformAdminToken !== undefined && Buffer.byteLength(platformAdminToken) < 16) {
     problems.push('PLATFORM_ADMIN_TOKEN must be at least 16 bytes');
@@ -142,6 +150,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: oneOf('LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
     platformAdminToken,
     seedDemo: bool('SEED_DEMO', nodeEnv === 'development'),
+    rateLimitScale,
     paths: {
       root,
       dataDir: join(root, '.data'),

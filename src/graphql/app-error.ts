@@ -21,6 +21,10 @@ export enum ErrorCode {
   QUERY_TOO_COMPLEX = 'QUERY_TOO_COMPLEX',
   /** A statement ran past the tenant plan's statement timeout and was cancelled. */
   QUERY_TIMEOUT = 'QUERY_TIMEOUT',
+  /** The tenant used up its plan's operations per minute; `extensions.retryAfterSeconds` says when to retry. */
+  RATE_LIMITED = 'RATE_LIMITED',
+  /** The database is unreachable (restart, failover); retrying later may succeed. */
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -49,8 +53,12 @@ export function httpStatusFor(code: ErrorCode): number {
       return 400;
     case ErrorCode.QUERY_TIMEOUT:
       return 503;
+    case ErrorCode.RATE_LIMITED:
+      return 429;
     case ErrorCode.INTERNAL_SERVER_ERROR:
       return 500;
+    case ErrorCode.SERVICE_UNAVAILABLE:
+      return 503;
   }
 }
 

@@ -1,8 +1,9 @@
 import { HttpException, Logger } from '@nestjs/common';
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { TenantContext } from '../tenancy/tenant-context';
 import { AppError, ErrorCode } from './app-error';
+import { isDatabaseUnavailable } from './database-unavailable';
 import { queryTooComplexBehind } from './query-limits';
 
 // Codes Apollo itself assigns to requests it rejects; they are safe to pass through.
@@ -24,7 +25,9 @@ const logger = new Logger('GraphQL');
  * errors, which Apollo's hideSchemaDetailsFromClientErrors does not reach.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown, hideSuggestions = false): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const unwrapped = unwrapResolverError(error);
+  // Plugins (rate limits) reject with a GraphQLError wrapping the AppError; it has no path to unwrap by.
+  const original = unwrapped instanceof GraphQLError && unwrapped.originalError instanceof AppError ? unwrapped.originalError : unwrapped;
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
   // Apollo reports our limit rules as GRAPHQL_VALIDATION_FAILED and the token limit as GRAPHQL_PARSE_FAILED.
   const tooComplex = queryTooComplexBehind(original);
@@ -42,6 +45,10 @@ export function formatError(formatted: GraphQLFormattedError, error: unknown, hi
     return { ...base, message: hideSuggestions ? base.message.replace(/ ?Did you mean .+?\?$/, '') : base.message, extensions: { code } };
   }
   const context = TenantContext.current();
+  if (isDatabaseUnavailable(original)) {
+    logger.warn(`Database unavailable: ${(original as Error)?.message?.split('\n').filter(Boolean).at(-1) ?? String(original)}`);
+    return { ...base, message: 'The database is unavailable; retry later', extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } };
+  }
   logger.error(
     `Unexpected error (tenant ${context?.tenant.id ?? '-'}, request ${context?.requestId ?? '-'}): ${(original as Error)?.stack ?? String(original)}`,
   );

@@ -3,9 +3,12 @@ import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { TENANT_POOL } from '../database/database.module';
+import { RateLimiter } from '../graphql/rate-limit.service';
+import { FleetMigrator } from '../tenancy/fleet-migrator.service';
 import { TenantConnectionService } from '../tenancy/tenant-connection.service';
+import { TenantRejections } from '../tenancy/tenant-rejections';
 import { DEFAULT_TOP_TENANTS, OBSERVABILITY_OPTIONS, type ObservabilityOptions } from './observability-options';
-import { TopTenantLabels } from './tenant-labels';
+import { OTHER_TENANT, TopTenantLabels } from './tenant-labels';
 
 // Operation names come from clients: only this many distinct ones get their own label, later ones are `other`.
 const MAX_OPERATIONS = 100;
@@ -23,12 +26,16 @@ export class MetricsService {
   private readonly seriesByTenant = new Map<string, Map<string, { operation: string; outcome: Outcome }>>();
   private readonly requests: Counter<'operation' | 'tenant' | 'outcome'>;
   private readonly duration: Histogram<'operation' | 'tenant'>;
+  private readonly rateLimited: Counter<'tenant'>;
 
   constructor(
     @Inject(TENANT_POOL) pool: Pool, // the request pool: where tenants queue
     connections: TenantConnectionService,
     tenantRegistry: TenantRegistry,
     @Inject(OBSERVABILITY_OPTIONS) options: ObservabilityOptions,
+    rateLimiter: RateLimiter,
+    rejections: TenantRejections,
+    migrator: FleetMigrator,
   ) {
     this.tenants = new TopTenantLabels(options.topTenants ?? DEFAULT_TOP_TENANTS);
     const registers = [this.registry];
@@ -49,6 +56,38 @@ export class MetricsService {
       labelNames: ['operation', 'tenant'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
+    });
+
+    this.rateLimited = new Counter({
+      name: 'tenantry_rate_limited_total',
+      help: 'GraphQL requests refused with RATE_LIMITED, by tenant (top K by traffic, else "other")',
+      labelNames: ['tenant'],
+      registers,
+    });
+    // The request itself is counted by the request metrics; this only borrows the label it was given there.
+    rateLimiter.onRejected((tenantId) => this.rateLimited.inc({ tenant: this.tenants.labels.has(tenantId) ? tenantId : OTHER_TENANT }));
+
+    new Counter({
+      name: 'tenantry_rate_limit_checks_total',
+      help: 'Rate-limit decisions by where the bucket lives: "redis" (shared) or "local" (no Redis, or Redis failing)',
+      labelNames: ['store'],
+      registers,
+      collect() {
+        this.reset();
+        this.inc({ store: 'redis' }, rateLimiter.stats.redis);
+        this.inc({ store: 'local' }, rateLimiter.stats.local);
+      },
+    });
+
+    new Counter({
+      name: 'tenantry_tenant_rejections_total',
+      help: 'Requests the tenant middleware refused before any GraphQL ran, by error code',
+      labelNames: ['code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [code, count] of rejections.byCode) this.inc({ code }, count);
+      },
     });
 
     const gauge = (name: string, help: string, read: () => number) =>
@@ -80,6 +119,8 @@ export class MetricsService {
     total('tenantry_tenant_client_cache_misses_total', 'Tenant PrismaClient LRU misses (a client was created)', () => connections.stats.misses);
     total('tenantry_tenant_client_cache_evictions_total', 'Tenant PrismaClients evicted by the LRU bound', () => connections.stats.evictions);
     total('tenantry_tenant_registry_cache_hits_total', 'Tenant registry lookups answered by the in-process cache', () => tenantRegistry.stats.hits);
+    total('tenantry_tenant_migrations_applied_total', 'Tenant migrations committed by the fleet runner in this process', () => migrator.stats.applied);
+    total('tenantry_tenant_migration_failures_total', 'Tenants the fleet runner in this process left failed or blocked', () => migrator.stats.failed);
     total('tenantry_tenant_registry_cache_misses_total', 'Tenant registry lookups that went to Redis or the control plane', () => tenantRegistry.stats.misses);
   }
 
@@ -115,6 +156,7 @@ export class MetricsService {
         this.duration.remove({ operation, tenant });
       }
       this.seriesByTenant.delete(tenant);
+      this.rateLimited.remove({ tenant });
     }
   }
 }

@@ -46,6 +46,9 @@ const SWEEP_CHUNK = 100;
  */
 @Injectable()
 export class FleetMigrator {
+  /** Totals over this process's runs, for metrics: migrations committed, and tenants that failed or were blocked. */
+  readonly stats = { applied: 0, failed: 0 };
+
   constructor(
     @Inject(SHARED_POOL) private readonly pool: Pool,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -115,7 +118,11 @@ export class FleetMigrator {
       }
       const result = await this.migrateTenant(tenant, migrations, dryRun);
       results.set(tenant.id, result);
-      if (result.status === 'failed' || result.status === 'blocked') failures++;
+      this.stats.applied += result.applied.length;
+      if (result.status === 'failed' || result.status === 'blocked') {
+        failures++;
+        this.stats.failed++;
+      }
       if (options.maxFailures !== undefined && failures >= options.maxFailures && !halted) {
         halted = `stopped after ${failures} failure(s) (--max-failures ${options.maxFailures})`;
       }

@@ -9,6 +9,7 @@ import { IsolationChecker } from './isolation-check.service';
 import { IsolationReporter } from './isolation-report.service';
 import { TenantRoles } from './tenant-roles.service';
 import { TenantProvisioner } from './tenant-provisioner.service';
+import { TenantRejections } from './tenant-rejections';
 import { TenantMiddleware } from './tenant.middleware';
 
 @Global()
@@ -24,6 +25,7 @@ import { TenantMiddleware } from './tenant.middleware';
     TenantExporter,
     TenantImporter,
     MigrationScaffolder,
+    TenantRejections,
   ],
   exports: [
     TenantRoles,
@@ -36,6 +38,7 @@ import { TenantMiddleware } from './tenant.middleware';
     TenantExporter,
     TenantImporter,
     MigrationScaffolder,
+    TenantRejections,
   ],
 })
 export class TenancyModule implements NestModule {

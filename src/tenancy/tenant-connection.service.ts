@@ -8,6 +8,7 @@ import { TENANT_POOL } from '../database/database.module';
 import { planLimits } from '../control-plane/plans';
 import { PrismaClient } from '../../prisma/generated/tenant-client/client';
 import { AppError, ErrorCode } from '../graphql/app-error';
+import { isDatabaseUnavailable } from '../graphql/database-unavailable';
 import { TenantContext } from './tenant-context';
 import { TenantConnectionLimiter } from './tenant-connection-limiter';
 import { tenantIdOfSchema } from './tenant-id.util';
@@ -31,6 +32,7 @@ function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InF
           if (postgresCodeOf(error) === QUERY_CANCELED) {
             throw new AppError(ErrorCode.QUERY_TIMEOUT, "The query ran longer than the tenant's plan allows");
           }
+          if (isDatabaseUnavailable(error)) throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable; retry later');
           throw error;
         } finally {
           if (--tracker.count === 0) tracker.onIdle?.();

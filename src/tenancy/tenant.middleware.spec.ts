@@ -4,6 +4,7 @@ import { loadConfig } from '../config/config';
 import type { TenantRecord, TenantStatus } from '../control-plane/tenant-record';
 import type { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { type RequestContext, TenantContext } from './tenant-context';
+import { TenantRejections } from './tenant-rejections';
 import { TenantMiddleware } from './tenant.middleware';
 
 const BASE = 'tenantry.test';
@@ -53,7 +54,7 @@ async function run(headers: Record<string, string | string[]>, registryFails = f
       return TENANTS.get(DOMAINS.get(domain) ?? '') ?? null;
     },
   } as unknown as TenantRegistry;
-  const middleware = new TenantMiddleware(loadConfig({ NODE_ENV: 'test', BASE_DOMAIN: BASE }), registry);
+  const middleware = new TenantMiddleware(loadConfig({ NODE_ENV: 'test', BASE_DOMAIN: BASE }), registry, new TenantRejections());
 
   const outcome: Outcome = { headers: {}, lookups, domainLookups };
   const res = {

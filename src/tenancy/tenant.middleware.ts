@@ -7,7 +7,9 @@ import { APP_CONFIG } from '../config/config.module';
 import type { TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { AppError, ErrorCode, graphqlErrorBody, httpStatusFor } from '../graphql/app-error';
+import { isDatabaseUnavailable } from '../graphql/database-unavailable';
 import { TenantContext } from './tenant-context';
+import { TenantRejections } from './tenant-rejections';
 import { isCustomDomainCandidate } from './tenant-domain.util';
 import { isValidTenantId } from './tenant-id.util';
 
@@ -28,6 +30,7 @@ export class TenantMiddleware implements NestMiddleware {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistry,
+    private readonly rejections: TenantRejections,
   ) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -35,17 +38,22 @@ export class TenantMiddleware implements NestMiddleware {
     try {
       tenant = await this.tenantOf(req);
     } catch (error) {
-      return reject(res, error as AppError);
+      return this.reject(res, error as AppError);
     }
     if (!tenant || tenant.status === 'PROVISIONING' || tenant.status === 'DELETED') {
-      return reject(res, new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant'));
+      return this.reject(res, new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant'));
     }
     if (tenant.status === 'SUSPENDED') {
-      return reject(res, new AppError(ErrorCode.TENANT_SUSPENDED, 'This tenant is suspended'));
+      return this.reject(res, new AppError(ErrorCode.TENANT_SUSPENDED, 'This tenant is suspended'));
     }
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID();
     res.setHeader('x-request-id', requestId);
     TenantContext.run({ tenant, requestId }, next);
+  }
+
+  private reject(res: Response, error: AppError): void {
+    this.rejections.record(error.code);
+    reject(res, error);
   }
 
   private async tenantOf(req: Request): Promise<TenantRecord | null> {
@@ -76,6 +84,10 @@ export class TenantMiddleware implements NestMiddleware {
     try {
       return await resolve();
     } catch (error) {
+      if (isDatabaseUnavailable(error)) {
+        this.logger.warn(`Tenant lookup failed for ${what}: ${(error as Error).message}`);
+        throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The tenant registry is unavailable; retry later');
+      }
       this.logger.error(`Tenant lookup failed for ${what}: ${(error as Error).stack ?? String(error)}`);
       throw new AppError(ErrorCode.INTERNAL_SERVER_ERROR, 'The tenant registry is unavailable');
     }

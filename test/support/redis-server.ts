@@ -4,7 +4,10 @@ import { Redis } from 'ioredis';
 
 export interface RedisProcess {
   url: string;
+  /** SIGKILL: no shutdown, no persistence (the instance runs with none). */
   stop(): Promise<void>;
+  /** Starts a fresh, empty redis-server on the same port after stop(). */
+  start(): Promise<void>;
 }
 
 /** Starts a private redis-server on a free port (never the shared one); fails with an install hint if absent. */
@@ -13,10 +16,21 @@ export async function startRedis(): Promise<RedisProcess> {
     throw new Error('redis-server is not installed: apt-get install redis-server (or run .ci/run)');
   }
   const port = await freePort();
+  const url = `redis://127.0.0.1:${port}`;
+  let child = await spawnRedis(port, url);
+  return {
+    url,
+    stop: () => kill(child),
+    start: async () => {
+      child = await spawnRedis(port, url);
+    },
+  };
+}
+
+async function spawnRedis(port: number, url: string): Promise<ChildProcess> {
   const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: 'ignore',
   });
-  const url = `redis://127.0.0.1:${port}`;
   for (let attempt = 0; ; attempt++) {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
     probe.on('error', () => undefined);
@@ -24,22 +38,21 @@ export async function startRedis(): Promise<RedisProcess> {
       await probe.connect();
       await probe.ping();
       probe.disconnect();
-      break;
+      return child;
     } catch (error) {
       probe.disconnect();
       if (attempt > 50) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
-  return {
-    url,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
-  };
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
 }
 
 function freePort(): Promise<number> {

@@ -1,0 +1,194 @@
+// `node dist/scripts/noisy-neighbour.js [--duration S] [--noisy-connections N] [--quiet-connections N] [--users N]
+//   [--noisy-plan free|starter|pro|enterprise] [--pool P] [--json]`
+// Tenant A floods heavy queries (a substring filter and count over many users) while tenant B runs its normal
+// projects(first: 20); prints B's p99 alone and beside A, and their ratio (the target is ≤ 2×).
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { JwtService } from '@nestjs/jwt';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { AppModule } from '../src/app.module';
+import { nestLogLevels, resolveRuntime } from '../src/bootstrap';
+import { loadConfig } from '../src/config/config';
+import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-record';
+import { TenantProvisioner } from '../src/tenancy/tenant-provisioner.service';
+import { runLoad, summarize, type LoadResult } from './bench/load';
+import { parse, UsageError } from './cli.util';
+
+const SECRET = randomBytes(32).toString('hex');
+const QUIET_QUERY = JSON.stringify({ query: '{ projects(first: 20) { totalCount edges { node { id name owner { email } } } } }' });
+const NOISY_QUERY = JSON.stringify({ query: '{ users(first: 100, filter: { emailContains: "zz" }) { totalCount edges { node { id email } } } }' });
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+async function main(argv: string[]): Promise<void> {
+  const { values } = parse(argv, {
+    duration: { type: 'string' },
+    'noisy-connections': { type: 'string' },
+    'quiet-connections': { type: 'string' },
+    users: { type: 'string' },
+    'noisy-plan': { type: 'string' },
+    pool: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  const noisyPlan = (values['noisy-plan'] ?? 'enterprise') as TenantPlan;
+  if (!TENANT_PLANS.includes(noisyPlan)) throw new UsageError(`--noisy-plan must be one of ${TENANT_PLANS.join(', ')}`);
+  const options = {
+    durationMs: Number(values.duration ?? 10) * 1000,
+    noisyConnections: Number(values['noisy-connections'] ?? 24),
+    quietConnections: Number(values['quiet-connections'] ?? 4),
+    users: Number(values.users ?? 200_000),
+    pool: Number(values.pool ?? 10),
+    noisyPlan,
+  };
+
+  const runtime = await resolveRuntime(loadConfig(), log);
+  const dbName = `tenantry_noisy_${randomBytes(4).toString('hex')}`;
+  const url = withDatabase(runtime.config.databaseUrl, dbName);
+  await admin(runtime.config.databaseUrl, `CREATE DATABASE ${dbName}`);
+  let server: ChildProcess | undefined;
+  try {
+    const [noisy, quiet] = await seed(url, options.users, noisyPlan);
+    const port = 41000 + Math.floor(Math.random() * 1000);
+    const env = { ...process.env, DATABASE_URL: url, PORT: String(port), PG_POOL_MAX: String(options.pool), JWT_SECRET: SECRET, NODE_ENV: 'production', LOG_LEVEL: 'warn', SEED_DEMO: 'false' };
+    server = await startServer([join(__dirname, '../src/main.js')], env, port);
+    const jwt = new JwtService({ secret: SECRET });
+    const token = (t: { id: string; adminId: string }) =>
+      jwt.signAsync({ sub: t.adminId, tid: t.id, role: 'ADMIN' }, { issuer: 'tenantry', audience: 'tenantry-api', expiresIn: 3600 });
+    const quietHeaders = { 'x-tenant-id': quiet.id, authorization: `Bearer ${await token(quiet)}` };
+    const noisyHeaders = { 'x-tenant-id': noisy.id, authorization: `Bearer ${await token(noisy)}` };
+    const noisyCodes = new Map<string, number>();
+    const quietLoad = (durationMs: number) =>
+      runLoad({
+        port,
+        connections: options.quietConnections,
+        durationMs,
+        next: () => ({ headers: quietHeaders, body: QUIET_QUERY }),
+        check: (status, body) => {
+          if (status !== 200 || body.includes('"errors"')) throw new Error(body.slice(0, 200));
+        },
+      });
+    const noisyLoad = (durationMs: number) =>
+      runLoad({
+        port,
+        connections: options.noisyConnections,
+        durationMs,
+        next: () => ({ headers: noisyHeaders, body: NOISY_QUERY }),
+        check: (status, body) => {
+          const code = /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? (status === 200 ? 'ok' : String(status));
+          noisyCodes.set(code, (noisyCodes.get(code) ?? 0) + 1);
+        },
+      });
+
+    log('Warming up…');
+    await Promise.all([quietLoad(2000), noisyLoad(2000)]);
+    noisyCodes.clear();
+    log(`Baseline: tenant B alone for ${options.durationMs / 1000} s`);
+    const baseline = summarize([await quietLoad(options.durationMs)]);
+    log(`Contended: tenant B while tenant A (${noisyPlan}, ${options.users} users) floods with ${options.noisyConnections} connections`);
+    const [contended, flood] = (await Promise.all([quietLoad(options.durationMs), noisyLoad(options.durationMs)])).map((sample) => summarize([sample]));
+    report({ baseline, contended, flood, noisyOutcomes: Object.fromEntries(noisyCodes) }, options, values.json === true);
+  } finally {
+    server?.kill('SIGTERM');
+    await new Promise((resolve) => server?.once('exit', resolve) ?? resolve(undefined));
+    await admin(runtime.config.databaseUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await runtime.stop();
+  }
+}
+
+// Two tenants through the real provisioner; A gets many users (fixture data in bulk), B a normal project list.
+async function seed(url: string, users: number, noisyPlan: TenantPlan) {
+  const app = await NestFactory.createApplicationContext(AppModule.forOperations(loadConfig({ ...process.env, DATABASE_URL: url, NODE_ENV: 'test' })), {
+    logger: nestLogLevels('warn'),
+  });
+  const provisioner = app.get(TenantProvisioner);
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  const tenants: { id: string; adminId: string; schema: string }[] = [];
+  for (const [id, plan] of [['noisy-a', noisyPlan], ['quiet-b', 'pro']] as const) {
+    const tenant = await provisioner.create({ id, name: id, plan, adminEmail: `admin@${id}.test`, adminPassword: 'noisy-password-123' });
+    const { rows } = await client.query(`SELECT id FROM "${tenant.schemaName}"."User" LIMIT 1`);
+    tenants.push({ id, adminId: rows[0].id, schema: tenant.schemaName });
+  }
+  const [noisy, quiet] = tenants;
+  await client.query(
+    `INSERT INTO "${noisy.schema}"."User" (id, email, name, "passwordHash", "updatedAt")
+     SELECT gen_random_uuid(), 'user' || g || '@' || md5(g::text) || '.test', 'User ' || g, 'x', now() FROM generate_series(1, $1) g`,
+    [users],
+  );
+  await client.query(
+    `INSERT INTO "${quiet.schema}"."Project" (id, name, description, "ownerId", "createdAt", "updatedAt")
+     SELECT gen_random_uuid(), 'Project ' || g, 'Description ' || g, $1, now() - g * interval '1 minute', now() FROM generate_series(1, 30) g`,
+    [quiet.adminId],
+  );
+  await client.query(`ANALYZE "${noisy.schema}"."User"`);
+  await client.end();
+  await app.close();
+  return tenants;
+}
+
+function report(results: { baseline: LoadResult; contended: LoadResult; flood: LoadResult; noisyOutcomes: Record<string, number> }, options: object, json: boolean) {
+  const ratio = results.contended.p99 / results.baseline.p99;
+  if (json) {
+    process.stdout.write(JSON.stringify({ options, ...results, p99Ratio: ratio }, null, 2) + '\n');
+    return;
+  }
+  const row = (name: string, r: LoadResult) => `| ${name} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`;
+  process.stdout.write(
+    [
+      '| load | req/s | p50 ms | p99 ms | errors |',
+      '|---|---:|---:|---:|---:|',
+      row('B alone (baseline)', results.baseline),
+      row('B beside A', results.contended),
+      row('A flooding', results.flood),
+      '',
+      `A's outcomes: ${JSON.stringify(results.noisyOutcomes)}`,
+      `B p99 beside A ÷ alone: ${ratio.toFixed(2)}× (target ≤ 2×)`,
+      '',
+    ].join('\n'),
+  );
+}
+
+function startServer(args: string[], env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(async () => {
+      try {
+        await fetch(`http://127.0.0.1:${port}/health/live`);
+        clearInterval(timer);
+        resolve(child);
+      } catch {
+        // not listening yet
+      }
+    }, 200);
+    child.once('exit', (code) => {
+      clearInterval(timer);
+      reject(new Error(`Tenantry exited with ${code}`));
+    });
+  });
+}
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+async function admin(url: string, sql: string): Promise<void> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(error instanceof UsageError ? error.message : String((error as Error)?.stack ?? error));
+    process.exit(error instanceof UsageError ? 2 : 1);
+  },
+);
