@@ -4,6 +4,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
+import { keyIdOf } from '../src/auth/jwt-keys.service';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
@@ -53,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     const tenants = await seed(benchUrl, options.tenants, options.projectsPerTenant);
     const env = { ...process.env, DATABASE_URL: benchUrl, PG_POOL_MAX: String(options.pool), JWT_SECRET: SECRET, NODE_ENV: 'production', LOG_LEVEL: 'warn', SEED_DEMO: 'false' };
-    const jwt = new JwtService({ secret: SECRET });
+    const jwt = new JwtService({ secret: SECRET, signOptions: { keyid: keyIdOf(SECRET) } });
     const tokens = await Promise.all(
       tenants.map((t) => jwt.signAsync({ sub: t.adminId, tid: t.id, role: 'ADMIN' }, { issuer: 'tenantry', audience: 'tenantry-api', expiresIn: 3600 })),
     );

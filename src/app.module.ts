@@ -8,6 +8,7 @@ import { DatabaseModule } from './database/database.module';
 import { DemoSeeder } from './demo/demo-seeder.service';
 import { GraphQLModule } from './graphql/graphql.module';
 import { inputValidationPipe } from './graphql/input-validation.pipe';
+import { AuditModule } from './modules/audit/audit.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { UsersModule } from './modules/users/users.module';
 import { ObservabilityModule } from './observability/observability.module';
@@ -26,6 +27,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         ProjectsModule,
+        AuditModule,
         ObservabilityModule.forRoot(observability),
       ],
       providers: [DemoSeeder, { provide: APP_PIPE, useFactory: inputValidationPipe }],
