@@ -146,6 +146,12 @@ describe('loadConfig: JWT key rotation and refresh tokens', () => {
     expect(loadConfig({}).jwt).toMatchObject({ previous: undefined, refreshTtlSeconds: 30 * 86400 });
   });
 
+  it('trusts X-Forwarded-For only through the configured number of proxies', () => {
+    expect(loadConfig({}).trustProxyHops).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxyHops).toBe(2);
+    expect(problemsOf({ TRUST_PROXY: 'yes' })).toEqual([expect.stringContaining('TRUST_PROXY')]);
+  });
+
   it('refuses a previous secret without an overlap end, a short or reused one, and a malformed time', () => {
     expect(problemsOf({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET: OLD })).toEqual([expect.stringContaining('JWT_PREVIOUS_SECRET_UNTIL')]);
     expect(problemsOf({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET_UNTIL: '2026-12-01T00:00:00Z' })).toEqual([

@@ -25,6 +25,8 @@ export interface AppConfig {
     previous?: { secret: string; until: Date };
   };
   pgPoolMax: number;
+  /** Proxies in front of the API whose X-Forwarded-For is believed (Express `trust proxy`); 0 = the socket's peer. */
+  trustProxyHops: number;
   tenantClientCacheSize: number;
   tenantCacheTtlMs: number;
   logLevel: LogLevel;
@@ -153,6 +155,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       previous,
     },
     pgPoolMax: int('PG_POOL_MAX', 10, 1, 1000),
+    trustProxyHops: int('TRUST_PROXY', 0, 0, 10),
     tenantClientCacheSize: int('TENANT_CLIENT_CACHE_SIZE', 100, 1, 100_000),
     tenantCacheTtlMs: int('TENANT_CACHE_TTL_MS', 5000, 0, 3_600_000),
     logLevel: oneOf('LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),

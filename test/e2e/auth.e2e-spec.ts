@@ -214,6 +214,27 @@ describe('sessions: login, refresh, logout and throttling over HTTP', () => {
       expect((await login(colleague.email, PASSWORD, attacker)).body.data?.login.user.id).toBe(colleague.id);
     });
 
+    it('ignores X-Forwarded-For unless TRUST_PROXY is set, so a client cannot dodge the backoff by forging it', async () => {
+      const member = await newMember();
+      const forged = (i: number): Via => ({ header: acme.id, from: '127.0.0.5', headers: { 'x-forwarded-for': `198.51.100.${i}` } });
+      for (let i = 0; i < 5; i++) await login(member.email, `wrong-password-${i}`, forged(i));
+      expect(codes((await login(member.email, PASSWORD, forged(9))).body)).toEqual(['UNAUTHENTICATED']);
+    });
+
+    it('keys on the X-Forwarded-For address behind TRUST_PROXY=1 proxy', async () => {
+      const proxied = await startApp({ TRUST_PROXY: '1' }, api.db);
+      try {
+        const member = await newMember();
+        const client = (address: string): Via => ({ header: acme.id, headers: { 'x-forwarded-for': address } });
+        const loginVia = (password: string, via: Via) => gql(proxied.baseUrl, LoginSessionDocument, { email: member.email, password }, via);
+        for (let i = 0; i < 5; i++) await loginVia(`wrong-password-${i}`, client('203.0.113.7'));
+        expect(codes((await loginVia(PASSWORD, client('203.0.113.7'))).body)).toEqual(['UNAUTHENTICATED']);
+        expect((await loginVia(PASSWORD, client('203.0.113.8'))).body.data?.login.user.id).toBe(member.id);
+      } finally {
+        await proxied.close();
+      }
+    });
+
     it('forgets the failures of a pair after a successful login', async () => {
       const member = await newMember();
       const from: Via = { header: acme.id, from: '127.0.0.4' };

@@ -23,6 +23,8 @@ export interface Via {
   token?: string;
   /** The client's own address, e.g. 127.0.0.2 (any 127.x address is the loopback): how tests act as another client. */
   from?: string;
+  /** Any further request headers (e.g. x-forwarded-for). */
+  headers?: Record<string, string>;
 }
 
 /** POSTs raw text to `path`; Node's http (not fetch) so that tests control the Host header. */
@@ -63,7 +65,7 @@ export function headersFor(via: Via, port: number): Record<string, string> {
   else headers.host = `localhost:${port}`;
   if (via.header !== undefined) headers['x-tenant-id'] = via.header;
   if (via.token !== undefined) headers.authorization = `Bearer ${via.token}`;
-  return headers;
+  return { ...headers, ...via.headers };
 }
 
 /** Runs a typed GraphQL document against the API and parses the response. */
