@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
+import { keyIdOf } from '../src/auth/jwt-keys.service';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -53,7 +54,7 @@ async function main(argv: string[]): Promise<void> {
     const port = 41000 + Math.floor(Math.random() * 1000);
     const env = { ...process.env, DATABASE_URL: url, PORT: String(port), PG_POOL_MAX: String(options.pool), JWT_SECRET: SECRET, NODE_ENV: 'production', LOG_LEVEL: 'warn', SEED_DEMO: 'false' };
     server = await startServer([join(__dirname, '../src/main.js')], env, port);
-    const jwt = new JwtService({ secret: SECRET });
+    const jwt = new JwtService({ secret: SECRET, signOptions: { keyid: keyIdOf(SECRET) } });
     const token = (t: { id: string; adminId: string }) =>
       jwt.signAsync({ sub: t.adminId, tid: t.id, role: 'ADMIN' }, { issuer: 'tenantry', audience: 'tenantry-api', expiresIn: 3600 });
     const quietHeaders = { 'x-tenant-id': quiet.id, authorization: `Bearer ${await token(quiet)}` };

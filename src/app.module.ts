@@ -10,6 +10,7 @@ import { DemoSeeder } from './demo/demo-seeder.service';
 import { GraphQLModule } from './graphql/graphql.module';
 import { inputValidationPipe } from './graphql/input-validation.pipe';
 import { RateLimitModule } from './graphql/rate-limit.module';
+import { AuditModule } from './modules/audit/audit.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { TasksModule } from './modules/tasks/tasks.module';
 import { UsersModule } from './modules/users/users.module';
@@ -31,6 +32,7 @@ export class AppModule {
         UsersModule,
         ProjectsModule,
         TasksModule,
+        AuditModule,
         ObservabilityModule.forRoot(observability),
         // The admin API exists only with a token to guard it: unset, /admin/graphql answers 404.
         ...(config.platformAdminToken ? [AdminModule] : []),

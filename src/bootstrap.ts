@@ -52,6 +52,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     bodyParser: false,
     logger: logger ?? createLogger(config, observability),
   });
+  // The client address login throttling keys on: behind a load balancer, every client would otherwise share its address.
+  if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
   app.use(express.json({ limit: MAX_BODY_BYTES }));
   app.use(bodyErrors);
   return app;

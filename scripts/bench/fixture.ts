@@ -3,6 +3,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
+import { keyIdOf } from '../../src/auth/jwt-keys.service';
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { Client, Pool } from 'pg';
@@ -56,7 +57,7 @@ export async function createFixture(adminUrl: string, count: number): Promise<Fi
   const jwtSecret = randomBytes(32).toString('hex');
   const provisioned = await provision(url, count);
   await seedData(url, provisioned.tenants);
-  const jwt = new JwtService({ secret: jwtSecret });
+  const jwt = new JwtService({ secret: jwtSecret, signOptions: { keyid: keyIdOf(jwtSecret) } });
   const tenants = await Promise.all(
     provisioned.tenants.map(async (t) => ({
       ...t,

@@ -1,29 +1,24 @@
 import { Module } from '@nestjs/common';
-import { createSecretKey } from 'node:crypto';
 import { APP_GUARD } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
+import { AuditModule } from '../modules/audit/audit.module';
 import { UsersModule } from '../modules/users/users.module';
 import { TenantGuard } from '../tenancy/tenant.guard';
+import { AccessTokens } from './access-tokens.service';
 import { AuthResolver } from './auth.resolver';
 import { AuthService } from './auth.service';
 import { JwtAuthGuard } from './jwt-auth.guard';
+import { JwtKeys } from './jwt-keys.service';
+import { LoginThrottle } from './login-throttle.service';
+import { SessionsModule } from './sessions.module';
 
 @Module({
-  imports: [
-    UsersModule,
-    JwtModule.registerAsync({
-      inject: [APP_CONFIG],
-      // A KeyObject, not a string: jsonwebtoken otherwise tries (and fails) to parse the secret as a public key
-      // on every verify, which cost ~8% of CPU per request.
-      useFactory: (config: AppConfig) => ({
-        secret: createSecretKey(Buffer.from(config.jwt.secret)) as unknown as string,
-        signOptions: { algorithm: 'HS256' },
-      }),
-    }),
-  ],
+  // Keys are passed per call by AccessTokens (JwtKeys picks them by `kid`).
+  imports: [UsersModule, SessionsModule, AuditModule, JwtModule.register({})],
   providers: [
+    JwtKeys,
+    AccessTokens,
+    LoginThrottle,
     AuthService,
     AuthResolver,
     // Order matters: authenticate first, then compare the token's tenant with the request's.

@@ -139,3 +139,31 @@ describe('loadConfig', () => {
     expect(problemsOf({ JWT_ACCESS_TTL: raw })).toEqual([`JWT_ACCESS_TTL must be a duration such as 900, 15m or 1h (got "${raw}")`]);
   });
 });
+
+describe('loadConfig: JWT key rotation and refresh tokens', () => {
+  const OLD = 'an-older-secret-that-is-32-bytes-long!';
+
+  it('reads the previous secret with the end of its overlap, and the refresh-token lifetime', () => {
+    const config = loadConfig({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET: OLD, JWT_PREVIOUS_SECRET_UNTIL: '2026-12-01T00:00:00Z', JWT_REFRESH_TTL: '7d' });
+    expect(config.jwt.previous).toEqual({ secret: OLD, until: new Date('2026-12-01T00:00:00Z') });
+    expect(config.jwt.refreshTtlSeconds).toBe(7 * 86400);
+    expect(loadConfig({}).jwt).toMatchObject({ previous: undefined, refreshTtlSeconds: 30 * 86400 });
+  });
+
+  it('trusts X-Forwarded-For only through the configured number of proxies', () => {
+    expect(loadConfig({}).trustProxyHops).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustProxyHops).toBe(2);
+    expect(problemsOf({ TRUST_PROXY: 'yes' })).toEqual([expect.stringContaining('TRUST_PROXY')]);
+  });
+
+  it('refuses a previous secret without an overlap end, a short or reused one, and a malformed time', () => {
+    expect(problemsOf({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET: OLD })).toEqual([expect.stringContaining('JWT_PREVIOUS_SECRET_UNTIL')]);
+    expect(problemsOf({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET_UNTIL: '2026-12-01T00:00:00Z' })).toEqual([
+      expect.stringContaining('JWT_PREVIOUS_SECRET must be at least 32 bytes'),
+    ]);
+    expect(problemsOf({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET: 'short', JWT_PREVIOUS_SECRET_UNTIL: 'tomorrow' })).toHaveLength(2);
+    expect(problemsOf({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET: SECRET, JWT_PREVIOUS_SECRET_UNTIL: '2026-12-01T00:00:00Z' })).toEqual([
+      expect.stringContaining('must differ'),
+    ]);
+  });
+});

@@ -21,8 +21,19 @@ export interface AppConfig {
   /** Connections of the request pool one tenant may hold at once. */
   tenantMaxConnections: number;
   baseDomain: string;
-  jwt: { secret: string; secretGenerated: boolean; issuer: string; audience: string; accessTtlSeconds: number };
+  jwt: {
+    secret: string;
+    secretGenerated: boolean;
+    issuer: string;
+    audience: string;
+    accessTtlSeconds: number;
+    refreshTtlSeconds: number;
+    /** The secret being rotated out: its tokens still verify until `until`, none are signed with it. */
+    previous?: { secret: string; until: Date };
+  };
   pgPoolMax: number;
+  /** Proxies in front of the API whose X-Forwarded-For is believed (Express `trust proxy`); 0 = the socket's peer. */
+  trustProxyHops: number;
   tenantClientCacheSize: number;
   tenantCacheTtlMs: number;
   logLevel: LogLevel;
@@ -104,11 +115,32 @@ export function loadConfig(env: Env = process.env): AppConfig {
     secretGenerated = true;
   }
 
-  const ttlRaw = str('JWT_ACCESS_TTL') ?? '15m';
-  const ttlMatch = /^(\d+)([smhd]?)$/.exec(ttlRaw);
-  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 } as const;
-  const accessTtlSeconds = ttlMatch ? Number(ttlMatch[1]) * unit[ttlMatch[2] as keyof typeof unit] : 0;
-  if (!ttlMatch || accessTtlSeconds < 1) problems.push(`JWT_ACCESS_TTL must be a duration such as 900, 15m or 1h (got "${ttlRaw}")`);
+  const duration = (name: string, fallback: string) => {
+    const raw = str(name) ?? fallback;
+    const match = /^(\d+)([smhd]?)$/.exec(raw);
+    const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 } as const;
+    const seconds = match ? Number(match[1]) * unit[match[2] as keyof typeof unit] : 0;
+    if (!match || seconds < 1) problems.push(`${name} must be a duration such as 900, 15m or 1h (got "${raw}")`);
+    return seconds;
+  };
+  const accessTtlSeconds = duration('JWT_ACCESS_TTL', '15m');
+  const refreshTtlSeconds = duration('JWT_REFRESH_TTL', '30d');
+
+  const previousSecret = str('JWT_PREVIOUS_SECRET');
+  const previousUntilRaw = str('JWT_PREVIOUS_SECRET_UNTIL');
+  let previous: AppConfig['jwt']['previous'];
+  if (previousSecret !== undefined || previousUntilRaw !== undefined) {
+    const until = new Date(previousUntilRaw ?? '');
+    if (previousSecret === undefined || Buffer.byteLength(previousSecret) < 32) {
+      problems.push('JWT_PREVIOUS_SECRET must be at least 32 bytes when JWT_PREVIOUS_SECRET_UNTIL is set');
+    } else if (previousSecret === secret) {
+      problems.push('JWT_PREVIOUS_SECRET must differ from JWT_SECRET');
+    }
+    if (previousUntilRaw === undefined || !/^\d{4}-\d{2}-\d{2}T/.test(previousUntilRaw) || Number.isNaN(until.getTime())) {
+      problems.push(`JWT_PREVIOUS_SECRET_UNTIL must be an ISO 8601 time such as 2026-12-01T00:00:00Z (got "${previousUntilRaw ?? ''}")`);
+    }
+    if (previousSecret !== undefined) previous = { secret: previousSecret, until };
+  }
 
   const rateLimitScaleRaw = str('RATE_LIMIT_SCALE') ?? '1';
   const rateLimitScale = Number(rateLimitScaleRaw);
@@ -143,8 +175,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
       issuer: str('JWT_ISSUER') ?? 'tenantry',
       audience: str('JWT_AUDIENCE') ?? 'tenantry-api',
       accessTtlSeconds,
+      refreshTtlSeconds,
+      previous,
     },
     pgPoolMax,
+    trustProxyHops: int('TRUST_PROXY', 0, 0, 10),
     tenantClientCacheSize: int('TENANT_CLIENT_CACHE_SIZE', 100, 1, 100_000),
     tenantCacheTtlMs: int('TENANT_CACHE_TTL_MS', 5000, 0, 3_600_000),
     logLevel: oneOf('LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),

@@ -1,4 +1,5 @@
 import { JwtService } from '@nestjs/jwt';
+import { keyIdOf } from '../../src/auth/jwt-keys.service';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
@@ -38,7 +39,7 @@ async function inParallel<T>(items: T[], run: (item: T, index: number) => Promis
   );
 }
 
-const jwt = new JwtService({ secret: TEST_JWT_SECRET });
+const jwt = new JwtService({ secret: TEST_JWT_SECRET, signOptions: { keyid: keyIdOf(TEST_JWT_SECRET) } });
 const VALID = { issuer: 'tenantry', audience: 'tenantry-api' };
 
 describe('adversarial suites', () => {

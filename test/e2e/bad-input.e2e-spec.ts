@@ -1,4 +1,5 @@
 import { JwtService } from '@nestjs/jwt';
+import { keyIdOf } from '../../src/auth/jwt-keys.service';
 import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
@@ -157,7 +158,8 @@ describe('bad input over HTTP', () => {
   });
 
   describe('access tokens', () => {
-    const jwt = new JwtService({ secret: TEST_JWT_SECRET });
+    // Signed with the current key's kid, as the API signs.
+    const jwt = new JwtService({ secret: TEST_JWT_SECRET, signOptions: { keyid: keyIdOf(TEST_JWT_SECRET) } });
     const claims = () => ({ sub: t.adminId, tid: t.id, role: 'ADMIN' });
     const valid = { issuer: 'tenantry', audience: 'tenantry-api' };
 

@@ -8,6 +8,7 @@ import { codes, gql, type GraphqlBody, type HttpResult, type Via } from '../fact
 import { newTenant, TEST_PASSWORD, type TestTenant } from '../factories/tenants';
 import {
   ArchiveProjectDocument,
+  AuditLogDocument,
   ChangePasswordDocument,
   CreateTaskDocument,
   DeleteTaskDocument,
@@ -24,8 +25,11 @@ import {
   IsolationProjectIdsDocument,
   IsolationUserIdsDocument,
   LoginDocument,
+  LoginSessionDocument,
+  LogoutDocument,
   MeDocument,
   ProjectDocument,
+  RefreshSessionDocument,
   UpdateMeDocument,
   UpdateProjectDocument,
   UserDocument,
@@ -55,6 +59,9 @@ const T = {
   updateTask: "B updating A's task, or assigning A's user to B's task, is NOT_FOUND like an absent id, and nothing changes",
   deleteTask: "B deleting A's task is NOT_FOUND exactly like an absent id, and A's task is unchanged",
   archiveProject: "B archiving A's project is NOT_FOUND exactly like an absent id, and A's project stays ACTIVE",
+  refreshToken: "A's refresh token on B is UNAUTHENTICATED exactly like an unknown one, and still refreshes on A",
+  logout: "logout on B with A's refresh token is UNAUTHENTICATED exactly like an unknown one, and A's session lives on",
+  auditLog: "B's audit log holds B's entries only, and filtering by A's ids finds nothing",
   foreignToken: (field: string) => `A's token on B's endpoint is UNAUTHENTICATED: ${field}`,
 };
 
@@ -80,6 +87,9 @@ const COVERAGE: Record<string, string[]> = {
   'Mutation.updateTask': [T.updateTask, T.foreignToken('updateTask')],
   'Mutation.deleteTask': [T.deleteTask, T.foreignToken('deleteTask')],
   'Mutation.archiveProject': [T.archiveProject, T.foreignToken('archiveProject')],
+  'Mutation.refreshToken': [T.refreshToken, T.foreignToken('refreshToken')],
+  'Mutation.logout': [T.logout, T.foreignToken('logout')],
+  'Query.auditLog': [T.auditLog, T.foreignToken('auditLog')],
 };
 
 const MEMBER_PASSWORD = 'a-member-password';
@@ -138,6 +148,12 @@ describe('tenant isolation over HTTP', () => {
   };
   const canLogIn = async (tenant: TestTenant, email: string, password: string) =>
     (await run(LoginDocument, { email, password }, { header: tenant.id })).body.data?.login.user.email === email;
+
+  /** A fresh refresh token of the tenant's admin. */
+  const sessionOf = async (tenant: TestTenant) =>
+    (await run(LoginSessionDocument, { email: tenant.adminEmail, password: TEST_PASSWORD }, { header: tenant.id })).body.data!.login.refreshToken;
+  const stillRefreshes = async (tenant: TestTenant, token: string) =>
+    (await run(RefreshSessionDocument, { token }, { header: tenant.id })).body.data?.refreshToken.user.id === tenant.adminId;
 
   const readAs = async (tenant: TestTenant, id: string) => (await run(ProjectDocument, { id }, { header: tenant.id, token: tenant.token })).body.data?.project;
   const idsAs = async (tenant: TestTenant) => {
@@ -375,6 +391,41 @@ describe('tenant isolation over HTTP', () => {
       expect(await readAs(a, aProject.id)).toEqual(aProject);
     });
 
+    crossTenant(T.refreshToken, async () => {
+      const { token: _token, ...endpoint } = viaOf(b);
+      const aToken = await sessionOf(a);
+      const foreign = await run(RefreshSessionDocument, { token: aToken }, endpoint);
+      const unknown = await run(RefreshSessionDocument, { token: randomUUID() }, endpoint);
+      expect(codes(foreign.body)).toEqual(['UNAUTHENTICATED']);
+      expect(errorOf(foreign)).toEqual(errorOf(unknown));
+      expect(await stillRefreshes(a, aToken)).toBe(true);
+    });
+
+    crossTenant(T.logout, async () => {
+      const { token: _token, ...endpoint } = viaOf(b);
+      const aToken = await sessionOf(a);
+      const foreign = await run(LogoutDocument, { refreshToken: aToken }, endpoint);
+      const unknown = await run(LogoutDocument, { refreshToken: randomUUID() }, endpoint);
+      expect(codes(foreign.body)).toEqual(['UNAUTHENTICATED']);
+      expect(errorOf(foreign)).toEqual(errorOf(unknown));
+      expect(await stillRefreshes(a, aToken)).toBe(true);
+    });
+
+    crossTenant(T.auditLog, async () => {
+      const res = await run(AuditLogDocument, { first: 100 }, viaOf(b));
+      expect(res.body.errors).toBeUndefined();
+      const entries = res.body.data!.auditLog.edges.map((e) => e.node);
+      expect(entries.length).toBeGreaterThan(0);
+      const aIdsAll = [a.adminId, aUser.id, aProject.id, ...aIds];
+      expect(entries.filter((entry) => aIdsAll.includes(entry.entityId ?? ''))).toEqual([]);
+      expect(entries.filter((entry) => entry.actor && !bUserIds.includes(entry.actor.id))).toEqual([]);
+      for (const filter of [{ entityId: aProject.id }, { actor: a.adminId }, { entityId: aUser.id }]) {
+        const found = await run(AuditLogDocument, { filter }, viaOf(b));
+        expect(found.body).toEqual((await run(AuditLogDocument, { filter: { entityId: randomUUID() } }, viaOf(b))).body);
+        expect(found.body.data?.auditLog.totalCount).toBe(0);
+      }
+    });
+
     // A's genuine token, sent to B's endpoint, aimed at B's data.
     const foreignTokenCalls: Record<string, () => Promise<Result>> = {
       me: () => run(MeDocument, {}, { ...viaOf(b), token: a.token }),
@@ -399,6 +450,9 @@ describe('tenant isolation over HTTP', () => {
       updateTask: () => run(UpdateTaskDocument, { id: bTask.id, input: { title: 'from A' } }, { ...viaOf(b), token: a.token }),
       deleteTask: () => run(DeleteTaskDocument, { id: bTask.id }, { ...viaOf(b), token: a.token }),
       archiveProject: () => run(ArchiveProjectDocument, { id: bProject.id }, { ...viaOf(b), token: a.token }),
+      refreshToken: async () => run(RefreshSessionDocument, { token: await sessionOf(a) }, { ...viaOf(b), token: a.token }),
+      logout: async () => run(LogoutDocument, { refreshToken: await sessionOf(a) }, { ...viaOf(b), token: a.token }),
+      auditLog: () => run(AuditLogDocument, { first: 100 }, { ...viaOf(b), token: a.token }),
     };
     for (const [field, call] of Object.entries(foreignTokenCalls)) {
       crossTenant(T.foreignToken(field), async () => {

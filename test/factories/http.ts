@@ -21,14 +21,32 @@ export interface Via {
   header?: string;
   host?: string;
   token?: string;
+  /** The client's own address, e.g. 127.0.0.2 (any 127.x address is the loopback): how tests act as another client. */
+  from?: string;
+  /** Any further request headers (e.g. x-forwarded-for). */
+  headers?: Record<string, string>;
 }
 
 /** POSTs raw text to `path`; Node's http (not fetch) so that tests control the Host header. */
-export function post(baseUrl: string, path: string, body: string, headers: Record<string, string>): Promise<HttpResult<string>> {
+export function post(
+  baseUrl: string,
+  path: string,
+  body: string,
+  headers: Record<string, string>,
+  localAddress?: string,
+): Promise<HttpResult<string>> {
   const url = new URL(path, baseUrl);
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        localAddress,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -47,7 +65,7 @@ export function headersFor(via: Via, port: number): Record<string, string> {
   else headers.host = `localhost:${port}`;
   if (via.header !== undefined) headers['x-tenant-id'] = via.header;
   if (via.token !== undefined) headers.authorization = `Bearer ${via.token}`;
-  return headers;
+  return { ...headers, ...via.headers };
 }
 
 /** Runs a typed GraphQL document against the API and parses the response. */
@@ -59,7 +77,7 @@ export async function gql<D, V>(
 ): Promise<HttpResult<GraphqlBody<D>>> {
   const query = typeof document === 'string' ? document : print(document);
   const port = new URL(baseUrl).port;
-  const res = await post(baseUrl, '/graphql', JSON.stringify({ query, variables }), headersFor(via, Number(port)));
+  const res = await post(baseUrl, '/graphql', JSON.stringify({ query, variables }), headersFor(via, Number(port)), via.from);
   return { ...res, body: JSON.parse(res.body) as GraphqlBody<D> };
 }
 

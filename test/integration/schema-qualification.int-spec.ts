@@ -14,12 +14,21 @@ import { startApp, type TestApp } from '../factories/app';
 import { newDatabase, type TestDatabase } from '../factories/database';
 import { codes, gql } from '../factories/http';
 import { newTenant, TEST_PASSWORD, type TestTenant } from '../factories/tenants';
-import { CreateProjectDocument, LoginDocument, MeDocument, ProjectsDocument } from '../generated/graphql';
+import {
+  AuditLogDocument,
+  CreateProjectDocument,
+  LoginDocument,
+  LoginSessionDocument,
+  LogoutDocument,
+  MeDocument,
+  ProjectsDocument,
+  RefreshSessionDocument,
+} from '../generated/graphql';
 
 // Every connection of this database starts with search_path = decoy, a schema holding the same tables as a
 // tenant. A statement that relied on search_path instead of naming the tenant's schema would land there.
 const DECOY = 'decoy';
-const TENANT_TABLES = ['User', 'Project', 'Task', LEDGER_TABLE];
+const TENANT_TABLES = ['User', 'Project', 'Task', 'RefreshToken', 'AuditEntry', LEDGER_TABLE];
 const NEWEST: Sort = { name: 'CREATED_AT', spec: { column: 'createdAt', kind: 'date' }, direction: OrderDirection.DESC };
 
 interface Statement {
@@ -49,7 +58,7 @@ function misqualified(sql: string, tenantSchema: string): string[] {
     .filter(([schema, table]) => schema !== (TENANT_TABLES.includes(table) ? tenantSchema : CONTROL_SCHEMA))
     .map(([schema, table]) => `${schema ?? '(search_path)'}.${table}`);
   // A tenant table named anywhere (a column reference, a RETURNING) without its schema in front of it.
-  for (const match of sql.matchAll(/(?<!\.)"(User|Project|Task)"/g)) problems.push(`unqualified "${match[1]}"`);
+  for (const match of sql.matchAll(/(?<!\.)"(User|Project|Task|RefreshToken|AuditEntry)"/g)) problems.push(`unqualified "${match[1]}"`);
   return problems;
 }
 
@@ -173,6 +182,23 @@ describe('schema qualification of tenant SQL', () => {
     expect(codes(created.body)).toEqual([]);
     const page = await record('projects over HTTP', () => gql(api.baseUrl, ProjectsDocument, { first: 5 }, { header: acme.id, token }));
     expect(page.body.data?.projects.totalCount).toBe(2);
+    const session = (await gql(api.baseUrl, LoginSessionDocument, { email: acme.adminEmail, password: TEST_PASSWORD }, { header: acme.id })).body.data!.login;
+    const refreshed = await record('refreshToken over HTTP', () =>
+      gql(api.baseUrl, RefreshSessionDocument, { token: session.refreshToken }, { header: acme.id }),
+    );
+    expect(codes(refreshed.body)).toEqual([]);
+    const reused = await record('refreshToken reuse over HTTP', () =>
+      gql(api.baseUrl, RefreshSessionDocument, { token: session.refreshToken }, { header: acme.id }),
+    );
+    expect(codes(reused.body)).toEqual(['UNAUTHENTICATED']);
+    const loggedOut = await record('logout over HTTP', () =>
+      gql(api.baseUrl, LogoutDocument, { refreshToken: session.refreshToken }, { header: acme.id }),
+    );
+    expect(loggedOut.body.data?.logout).toBe(true);
+    const audit = await record('auditLog over HTTP', () =>
+      gql(api.baseUrl, AuditLogDocument, { first: 5, filter: { actor: acme.adminId } }, { header: acme.id, token }),
+    );
+    expect(audit.body.data?.auditLog.totalCount).toBeGreaterThan(0);
 
     const operations = [...new Set(captured.map((s) => s.operation))];
     const touching = (name: string) => captured.filter((s) => s.operation === name && tablesIn(s.sql).length > 0);

@@ -1,6 +1,5 @@
 import { ArgsType, Field } from '@nestjs/graphql';
 import { MaxLength } from 'class-validator';
-import { PASSWORD_MAX_LENGTH } from '../password.util';
 
 @ArgsType()
 export class LoginArgs {
@@ -8,8 +7,7 @@ export class LoginArgs {
   @MaxLength(254)
   email: string;
 
-  // Only the upper bound is checked here: it caps the work an attacker can make argon2 do.
+  // No length rule here: a password outside the policy fails like a wrong one (AuthService), revealing nothing.
   @Field()
-  @MaxLength(PASSWORD_MAX_LENGTH)
   password: string;
 }

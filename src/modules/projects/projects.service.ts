@@ -4,6 +4,7 @@ import { decodeSortCursor, OrderDirection, sortCursor, type Sort, type SortColum
 import { DEFAULT_PAGE_SIZE, isUuid, toConnectionBy, type Connection } from '../../graphql/pagination';
 import { byKeys, requestLoader } from '../../graphql/request-loaders';
 import type { AuthenticatedUser } from '../../tenancy/tenant-context';
+import { AuditService } from '../audit/audit.service';
 import { LimitedResource } from '../plans/plan-limits.errors';
 import { requireRoomFor } from '../plans/plan-limits.util';
 import type { CreateProjectInput } from './dto/create-project.input';
@@ -29,7 +30,10 @@ export interface ProjectListArgs {
 
 @Injectable()
 export class ProjectsService {
-  constructor(private readonly projects: ProjectsRepository) {}
+  constructor(
+    private readonly projects: ProjectsRepository,
+    private readonly audit: AuditService,
+  ) {}
 
   async list({ first, after, filter, orderBy }: ProjectListArgs): Promise<Connection<ProjectRecord>> {
     const size = first ?? DEFAULT_PAGE_SIZE;
@@ -52,25 +56,34 @@ export class ProjectsService {
     // Archived projects free their slot. Check-then-insert: concurrent creates may overshoot the limit by a few; an
     // interactive transaction would close that gap but holds a pooled connection across round trips under load.
     await requireRoomFor(LimitedResource.PROJECTS, () => this.projects.count({ status: ProjectStatus.ACTIVE }));
-    return this.projects.create({ name: input.name.trim(), description: input.description ?? null, ownerId: user.id });
+    const project = await this.projects.create({ name: input.name.trim(), description: input.description ?? null, ownerId: user.id });
+    await this.audit.record({ action: 'project.create', entityType: 'Project', entityId: project.id, after: project });
+    return project;
   }
 
   async update(user: AuthenticatedUser, id: string, input: UpdateProjectInput): Promise<ProjectRecord> {
     if (input.name === null) throw badUserInput('Invalid project', { name: 'cannot be null' });
-    await this.requireEditable(user, id);
-    return this.changed(await this.projects.update(id, { name: input.name?.trim(), description: input.description }));
+    const before = await this.requireEditable(user, id);
+    const updated = this.changed(await this.projects.update(id, { name: input.name?.trim(), description: input.description }));
+    await this.audit.record({ action: 'project.update', entityType: 'Project', entityId: id, before, after: updated });
+    return updated;
   }
 
   /** Archiving an archived project changes nothing and succeeds. */
   async archive(user: AuthenticatedUser, id: string): Promise<ProjectRecord> {
-    await this.requireEditable(user, id);
-    return this.changed(await this.projects.update(id, { status: ProjectStatus.ARCHIVED }));
+    const before = await this.requireEditable(user, id);
+    const archived = this.changed(await this.projects.update(id, { status: ProjectStatus.ARCHIVED }));
+    if (before.status !== archived.status) {
+      await this.audit.record({ action: 'project.archive', entityType: 'Project', entityId: id, before, after: archived });
+    }
+    return archived;
   }
 
   async delete(user: AuthenticatedUser, id: string): Promise<boolean> {
-    await this.requireEditable(user, id);
+    const before = await this.requireEditable(user, id);
     if (!(await this.projects.delete(id))) throw new ProjectsError(ProjectsErrorCode.PROJECT_NOT_FOUND);
     this.loader().clear(id);
+    await this.audit.record({ action: 'project.delete', entityType: 'Project', entityId: id, before });
     return true;
   }
 

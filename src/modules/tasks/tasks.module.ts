@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module';
 import { ProjectsModule } from '../projects/projects.module';
 import { UsersModule } from '../users/users.module';
 import { ProjectTasksResolver } from './project-tasks.resolver';
@@ -7,7 +8,7 @@ import { TasksResolver } from './tasks.resolver';
 import { TasksService } from './tasks.service';
 
 @Module({
-  imports: [ProjectsModule, UsersModule],
+  imports: [ProjectsModule, UsersModule, AuditModule],
   providers: [TasksRepository, TasksService, TasksResolver, ProjectTasksResolver],
 })
 export class TasksModule {}

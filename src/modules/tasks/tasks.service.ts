@@ -4,6 +4,7 @@ import { decodeSortCursor, OrderDirection, sortCursor, type Sort, type SortColum
 import { decodeCursor, DEFAULT_PAGE_SIZE, isUuid, toConnection, toConnectionBy, type Connection } from '../../graphql/pagination';
 import { byKeys, requestLoader } from '../../graphql/request-loaders';
 import type { AuthenticatedUser } from '../../tenancy/tenant-context';
+import { AuditService } from '../audit/audit.service';
 import { ProjectStatus } from '../projects/models/project.model';
 import { ProjectsError, ProjectsErrorCode } from '../projects/projects.errors';
 import type { ProjectRecord } from '../projects/projects.repository';
@@ -39,6 +40,7 @@ export class TasksService {
     private readonly tasks: TasksRepository,
     private readonly projects: ProjectsService,
     private readonly users: UserLoaderService,
+    private readonly audit: AuditService,
   ) {}
 
   async list({ first, after, filter, orderBy }: TaskListArgs): Promise<Connection<TaskRecord>> {
@@ -80,7 +82,7 @@ export class TasksService {
     const project = await this.projects.requireEditable(user, input.projectId);
     requireActive(project);
     if (input.assigneeId != null) await this.requireAssignable(input.assigneeId);
-    return this.tasks.create({
+    const task = await this.tasks.create({
       projectId: project.id,
       title: input.title.trim(),
       description: input.description ?? null,
@@ -88,6 +90,8 @@ export class TasksService {
       dueDate: input.dueDate == null ? null : parseDay(input.dueDate),
       assigneeId: input.assigneeId ?? null,
     });
+    await this.audit.record({ action: 'task.create', entityType: 'Task', entityId: task.id, after: task });
+    return task;
   }
 
   /** The project's owner, an admin, or the task's assignee; not in an archived project. */
@@ -113,6 +117,7 @@ export class TasksService {
     const updated = await this.tasks.update(id, data);
     if (!updated) throw new TasksError(TasksErrorCode.TASK_NOT_FOUND);
     this.loader().clear(id).prime(id, updated);
+    await this.audit.record({ action: 'task.update', entityType: 'Task', entityId: id, before: task, after: updated });
     return updated;
   }
 
@@ -123,6 +128,7 @@ export class TasksService {
     await this.projects.requireEditable(user, task.projectId);
     if (!(await this.tasks.delete(id))) throw new TasksError(TasksErrorCode.TASK_NOT_FOUND);
     this.loader().clear(id);
+    await this.audit.record({ action: 'task.delete', entityType: 'Task', entityId: id, before: task });
     return true;
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { isWriteConflict, prismaCode } from '../../database/prisma-errors.util';
 import { AppError, ErrorCode } from '../../graphql/app-error';
 import type { Keyset } from '../../graphql/pagination';
 import { TenantConnectionService } from '../../tenancy/tenant-connection.service';
@@ -16,7 +17,7 @@ export interface UserListFilter {
 }
 
 /** What a role or status change may be refused for, decided inside the transaction that applies it. */
-export type GuardedUpdate = { user: User } | { refused: 'not-found' | 'last-admin' };
+export type GuardedUpdate = { user: User; before: User } | { refused: 'not-found' | 'last-admin' };
 
 /** The columns a User exposes; other modules select related users with it. */
 export const USER_SELECT = { id: true, email: true, name: true, role: true, status: true, createdAt: true } as const;
@@ -116,8 +117,8 @@ export class UsersRepository {
               if (admins <= 1) return { refused: 'last-admin' };
             }
             const changed = (data.role !== undefined && data.role !== user.role) || (data.status !== undefined && data.status !== user.status);
-            if (!changed) return { user: toUser(user) };
-            return { user: toUser(await tx.user.update({ where: { id }, data, select: USER_SELECT })) };
+            if (!changed) return { user: toUser(user), before: toUser(user) };
+            return { user: toUser(await tx.user.update({ where: { id }, data, select: USER_SELECT })), before: toUser(user) };
           },
           { isolationLevel: 'Serializable' },
         );
@@ -135,17 +136,4 @@ function whereOf(filter: UserListFilter) {
     // Prisma passes `contains` to LIKE unescaped: a `%` or `_` in the filter must match itself.
     ...(filter.emailContains && { email: { contains: filter.emailContains.replace(/[\\%_]/g, '\\$&') } }),
   };
-}
-
-// Prisma's known request errors carry a `P…` code; services never see them.
-function prismaCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-// A serialization failure: P2034 from a query, or the driver adapter's own error when COMMIT fails.
-function isWriteConflict(error: unknown): boolean {
-  if (prismaCode(error) === 'P2034') return true;
-  const adapterError = error as { name?: unknown; cause?: { kind?: unknown } } | null;
-  return adapterError?.name === 'DriverAdapterError' && adapterError.cause?.kind === 'TransactionWriteConflict';
 }
