@@ -23,6 +23,7 @@ import type { ArchiveOptions } from './tenant-export.service';
 import { quoteIdentifier, tenantIdProblem, tenantSchemaName } from './tenant-id.util';
 import { listDataTables, listSequences, qualified, type DataTable } from './tenant-tables';
 import { TenantConnectionService } from './tenant-connection.service';
+import { TenantRoles } from './tenant-roles.service';
 
 /**
  * Rows per INSERT … SELECT FROM unnest(…): one round trip, one parameter per column. Kept small enough that a
@@ -68,6 +69,7 @@ export class TenantImporter {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistryRepository,
     private readonly connections: TenantConnectionService,
+    private readonly roles: TenantRoles,
   ) {}
 
   async import(file: string, tenantId: string, options: ImportOptions = {}): Promise<ImportReport> {
@@ -148,6 +150,8 @@ export class TenantImporter {
       await client.query('BEGIN');
       await client.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
       const { result, lastMigration, applied } = await fill(client, schema);
+      // Like provisioning: the tenant's own role, or its requests could not run at all.
+      await this.roles.ensureTenantRole(client, id, schema);
       await this.registry.recordMigrations(id, lastMigration, applied, client);
       await this.registry.updateStatus(id, 'ACTIVE', client);
       await client.query('COMMIT');

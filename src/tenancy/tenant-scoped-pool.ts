@@ -108,12 +108,17 @@ export class TenantScopedPool extends Pool {
       free();
       throw error;
     }
+    // A connection the server drops between two statements (a restart) emits 'error' with no query to fail; unheard,
+    // that would crash the process. The next statement fails instead, and release() discards the connection.
+    const onError = () => undefined;
+    client.on('error', onError);
     let returned = false;
     return {
       client,
       done: (error) => {
         if (returned) return;
         returned = true;
+        client.removeListener('error', onError);
         client.release(error);
         free();
       },

@@ -13,6 +13,8 @@ import { CreateProjectDocument, ProjectsDocument } from '../generated/graphql';
 const SCALE = Number(process.env.TENANTRY_ADVERSARIAL_SCALE ?? '1');
 const sized = (n: number) => Math.max(20, Math.round(n * SCALE));
 const CONCURRENCY = 16;
+// Thousands of HTTP requests: minutes on a loaded two-core machine, not a speed assertion.
+const LONG = 10 * 60_000;
 
 /** A seeded PRNG (mulberry32), so that a failing run can be replayed with TENANTRY_ADVERSARIAL_SEED. */
 function random(seed: number): () => number {
@@ -76,7 +78,7 @@ describe('adversarial suites', () => {
         }
         tenants.push(marked);
       }
-    });
+    }, LONG);
 
     it('answers 10,000 mixed valid, forged, swapped and expired requests with no other tenant\'s marker, and every acknowledged write lands in its own tenant', async () => {
       const next = random(SEED);
@@ -152,7 +154,7 @@ describe('adversarial suites', () => {
       expect(misplaced).toEqual([]);
       expect(elsewhere).toEqual([]);
       expect(refusedButStored).toEqual([]);
-    });
+    }, LONG);
   });
 
   describe('R2 hostile tenant identifiers', () => {
@@ -215,7 +217,7 @@ describe('adversarial suites', () => {
       expect(failures).toEqual([]);
       expect(after).toEqual(before);
       expect(clientsCreated).toBe(0);
-    });
+    }, LONG);
   });
 
   describe('R3 unknown-tenant flood', () => {
@@ -248,7 +250,7 @@ describe('adversarial suites', () => {
       expect(served.body.errors).toBeUndefined();
       expect(created).toBe(0);
       expect(peak).toBeLessThanOrEqual(api.config.pgPoolMax);
-    });
+    }, LONG);
   });
 
   describe('R8 GraphQL abuse in production', () => {

@@ -60,9 +60,11 @@ describe('isolation report and check', () => {
     expect(report.grants.filter((g) => g.object === '_tenantry_migrations' && g.grantee !== g.owner)).toEqual([]);
     const others = ids.slice(1).map((id) => roles.roleOf(id));
     expect(report.grants.filter((g) => others.includes(g.grantee))).toEqual([]);
+    const tables = report.grants.filter((g) => g.kind === 'table' && g.object !== '_tenantry_migrations').map((g) => g.object);
+    expect(tables).toEqual(expect.arrayContaining(['Project', 'User']));
     expect(report.reachableBy.filter((r) => r.via !== 'superuser')).toEqual(
       expect.arrayContaining([
-        { role: roles.roleOf(a), via: 'privileges', objects: ['Project', 'User'] },
+        { role: roles.roleOf(a), via: 'privileges', objects: [...new Set(tables)].sort() },
         { role: roles.runtimeRole, via: 'membership', objects: [] },
       ]),
     );

@@ -7,6 +7,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { loadConfig } from '../../src/config/config';
+import { TenantRoles } from '../../src/tenancy/tenant-roles.service';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
 import { FleetMigrator } from '../../src/tenancy/fleet-migrator.service';
 import { loadMigrations } from '../../src/tenancy/migration-runner';
@@ -165,13 +166,24 @@ describe('tenants export / import', () => {
     const file = join(work, `${source}.ndjson.gz`);
     const exported = await runTenantsCli(db.url, ['export', source, '--out', file]);
     expect(exported.code).toBe(0);
-    expect(exported.stderr).toMatch(/Exported .* 2505 row\(s\) in 3 table\(s\), 3 sequence\(s\), \d+ bytes .* in \d+ ms/);
+    const { rows: tables } = await observer.query(
+      `SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1 AND tablename <> '_tenantry_migrations'`,
+      [tenantSchemaName(source)],
+    );
+    expect(exported.stderr).toMatch(new RegExp(`Exported .* 2505 row\\(s\\) in ${tables[0].n} table\\(s\\), 3 sequence\\(s\\), \\d+ bytes .* in \\d+ ms`));
 
     // Parents first, whatever the names; a header, then the end line with the counts.
     const lines = gunzipSync(readFileSync(file)).toString('utf8').trimEnd().split('\n').map((line) => JSON.parse(line));
     expect(lines[0]).toMatchObject({ format: 'tenantry-export/1', tenantId: source, schemaVersion: TYPES, migrations: [...BASE, TYPES] });
-    expect(lines.filter((l) => l.table).map((l) => l.table)).toEqual(['User', 'Project', 'ArchiveSample']);
-    expect(lines.at(-1)).toEqual({ end: true, rows: { User: 2, Project: 2500, ArchiveSample: 3 } });
+    const order = lines.filter((l) => l.table).map((l) => l.table as string);
+    expect(order).toHaveLength(tables[0].n);
+    // Each table after every table it references.
+    for (const [parent, child] of [['User', 'Project'], ['Project', 'ArchiveSample'], ['Project', 'Task'], ['User', 'RefreshToken']]) {
+      expect([parent, child, order.indexOf(parent) < order.indexOf(child)]).toEqual([parent, child, true]);
+    }
+    const end = lines.at(-1);
+    expect(end).toMatchObject({ end: true, rows: { User: 2, Project: 2500, ArchiveSample: 3 } });
+    expect(Object.values(end.rows as Record<string, number>).reduce((sum, n) => sum + n, 0)).toBe(2505);
     expect(lines.find((l) => l.table === 'ArchiveSample').columns).not.toContain('twice');
 
     const copy = randomTenantId('x');
@@ -181,7 +193,13 @@ describe('tenants export / import', () => {
     expect(imported.stderr).toMatch(/Imported .* in \d+ ms/);
 
     expect(await checksums(copy)).toEqual(await checksums(source));
-    expect(Object.keys(await checksums(copy))).toEqual(['ArchiveSample', 'Project', 'User']);
+    // The imported tenant gets its own database role, like a provisioned one.
+    const { rows: grants } = await observer.query(`SELECT has_schema_privilege($1, $2, 'USAGE') AS usage`, [
+      app.get(TenantRoles).roleOf(copy),
+      tenantSchemaName(copy),
+    ]);
+    expect(grants[0].usage).toBe(true);
+    expect(Object.keys(await checksums(copy))).toEqual([...order].sort());
     expect(await sequences(copy)).toEqual(await sequences(source));
     expect((await sequences(copy))['ArchiveCounter']).toBe('102 true');
     const { rows } = await observer.query(`SELECT at, label, bytes FROM ${tenantSchemaName(copy)}."ArchiveSample" WHERE label IS NOT NULL`);
