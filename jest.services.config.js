@@ -1,4 +1,4 @@
-// Tests that need service binaries (redis-server, later pgbouncer); they start their own instances.
+// Tests that need service binaries (redis-server, pgbouncer); they start their own instances.
 const base = require('./jest.config');
 
 module.exports = {
