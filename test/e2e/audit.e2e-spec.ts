@@ -3,7 +3,11 @@ import { startApp, type TestApp } from '../factories/app';
 import { codes, fieldPaths, gql, type Via } from '../factories/http';
 import { newTenant, TEST_PASSWORD, type TestTenant } from '../factories/tenants';
 import {
+  ArchiveProjectDocument,
   AuditLogDocument,
+  CreateTaskDocument,
+  DeleteTaskDocument,
+  UpdateTaskDocument,
   ChangePasswordDocument,
   ChangeUserRoleDocument,
   CreateProjectDocument,
@@ -110,6 +114,21 @@ describe('audit log over HTTP', () => {
     expect(log[1].before).toMatchObject({ name: 'Audited', description: 'v1' });
     expect(log[1].after).toMatchObject({ name: 'Audited v2', description: 'v1' });
     expect(log[0].after).toBeNull();
+  });
+
+  it('records task create, update and delete, and project archiving', async () => {
+    const project = ok(await run(CreateProjectDocument, { input: { name: 'With tasks' } }, admin)).body.data!.createProject.id;
+    const task = ok(await run(CreateTaskDocument, { input: { projectId: project, title: 'Draft' } }, admin)).body.data!.createTask.id;
+    ok(await run(UpdateTaskDocument, { id: task, input: { title: 'Final', status: 'DONE' } }, admin));
+    ok(await run(DeleteTaskDocument, { id: task }, admin));
+    ok(await run(ArchiveProjectDocument, { id: project }, admin));
+
+    const log = await entries({ entityType: 'Task', entityId: task });
+    expect(log.map((entry) => entry.action)).toEqual(['task.delete', 'task.update', 'task.create']);
+    expect(log[1].before).toMatchObject({ title: 'Draft', status: 'TODO' });
+    expect(log[1].after).toMatchObject({ title: 'Final', status: 'DONE' });
+    const archived = await one('project.archive', project);
+    expect([(archived.before as { status: string }).status, (archived.after as { status: string }).status]).toEqual(['ACTIVE', 'ARCHIVED']);
   });
 
   it('records password changes, logins, failed logins, refresh-token reuse and logout', async () => {
