@@ -2,6 +2,7 @@ import { JwtService } from '@nestjs/jwt';
 import { keyIdOf } from '../../src/auth/jwt-keys.service';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
+import { rolePrefixOf } from '../../src/database/database-roles';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
 import { quoteIdentifier } from '../../src/tenancy/tenant-id.util';
 import { startApp, TEST_JWT_SECRET, type TestApp } from '../factories/app';
@@ -298,8 +299,11 @@ describe('adversarial suites', () => {
   });
 
   async function catalogCounts(): Promise<{ schemas: number; roles: number }> {
+    // Roles are cluster-wide and other suites create theirs meanwhile: count this installation's only.
     const { rows } = await admin.query<{ schemas: number; roles: number }>(
-      `SELECT (SELECT count(*)::int FROM pg_namespace) AS schemas, (SELECT count(*)::int FROM pg_roles) AS roles`,
+      `SELECT (SELECT count(*)::int FROM pg_namespace) AS schemas,
+              (SELECT count(*)::int FROM pg_roles WHERE starts_with(rolname, $1)) AS roles`,
+      [rolePrefixOf(api.config)],
     );
     return rows[0];
   }
