@@ -1,9 +1,9 @@
 // The HTTP targets run as processes of their own, so the load generator never shares their event loop.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { log } from './report';
+import { freePort } from '../../src/database/embedded-postgres';
 
 export interface Server {
   name: string;
@@ -74,14 +74,3 @@ export async function scrapeMetrics(port: number, token: string): Promise<Map<st
   return metrics;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

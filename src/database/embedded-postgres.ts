@@ -112,7 +112,8 @@ async function hydrateLibrarySymlinks(): Promise<void> {
   }
 }
 
-function freePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (for servers this process or its tests start). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -9,7 +9,7 @@ import { newDatabase, type TestDatabase } from '../factories/database';
 import { gql, headersFor } from '../factories/http';
 import { newTenant, type TestTenant } from '../factories/tenants';
 import { CreateProjectDocument, MeDocument, UpdateProjectDocument } from '../generated/graphql';
-import { freePort } from '../support/postgres-server';
+import { freePort } from '../../src/database/embedded-postgres';
 
 const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
