@@ -8,13 +8,14 @@ import { resolveRuntime } from '../src/bootstrap';
 import { loadConfig } from '../src/config/config';
 import { apiScenario, apiTable } from './bench/api.scenario';
 import { fleetScenario, fleetTables } from './bench/fleet.scenario';
+import { floodScenario, floodTable } from './bench/flood.scenario';
 import { tenantsScenario, tenantsTable } from './bench/tenants.scenario';
 import { memoryScenario, memoryTables } from './bench/memory.scenario';
 import { adminQuery, createFixture, dropFixture, type BenchOptions, type Fixture } from './bench/fixture';
 import { describeMachine, log, machineLine, round } from './bench/report';
 import { parse, UsageError } from './cli.util';
 
-const SCENARIOS = ['api', 'tenants', 'memory', 'fleet'] as const;
+const SCENARIOS = ['api', 'tenants', 'memory', 'flood', 'fleet'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Outcome {
@@ -34,6 +35,10 @@ const RUNNERS: Record<Scenario, (fixture: Fixture, options: BenchOptions) => Pro
   memory: async (fixture, options) => {
     const result = await memoryScenario(fixture, options);
     return { json: result, markdown: `### P3 \`memory\`: ${result.clients} tenant clients touched one by one\n\n${memoryTables(result)}` };
+  },
+  flood: async (fixture, options) => {
+    const result = await floodScenario(fixture, options);
+    return { json: result, markdown: `### R3 \`flood\`: a real tenant beside unknown tenants\n\n${floodTable(result)}` };
   },
   fleet: async (fixture, options) => {
     const result = await fleetScenario(fixture, options);
