@@ -12,35 +12,23 @@ import { TenantProvisioner } from './tenant-provisioner.service';
 import { TenantRejections } from './tenant-rejections';
 import { TenantMiddleware } from './tenant.middleware';
 
+// Every tenancy service is available to the rest of the app: one list, provided and exported.
+const TENANCY_SERVICES = [
+  TenantRoles,
+  IsolationReporter,
+  IsolationChecker,
+  TenantConnectionService,
+  TenantProvisioner,
+  FleetMigrator,
+  SchemaDriftService,
+  TenantExporter,
+  TenantImporter,
+  MigrationScaffolder,
+  TenantRejections,
+];
+
 @Global()
-@Module({
-  providers: [
-    TenantRoles,
-    IsolationReporter,
-    IsolationChecker,
-    TenantConnectionService,
-    TenantProvisioner,
-    FleetMigrator,
-    SchemaDriftService,
-    TenantExporter,
-    TenantImporter,
-    MigrationScaffolder,
-    TenantRejections,
-  ],
-  exports: [
-    TenantRoles,
-    IsolationReporter,
-    IsolationChecker,
-    TenantConnectionService,
-    TenantProvisioner,
-    FleetMigrator,
-    SchemaDriftService,
-    TenantExporter,
-    TenantImporter,
-    MigrationScaffolder,
-    TenantRejections,
-  ],
-})
+@Module({ providers: TENANCY_SERVICES, exports: TENANCY_SERVICES })
 export class TenancyModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(TenantMiddleware).forRoutes('graphql');
