@@ -79,7 +79,7 @@ async function main(args: string[]): Promise<number> {
         const registry = app.get(TenantRegistryRepository);
         for (const id of [source, copy]) {
           const tenant = await registry.getById(id);
-          if (tenant) await registry.inTransaction((db) => registry.deleteWithSchema(tenant, db));
+          if (tenant) await registry.inOwnerTransaction((db) => registry.deleteWithSchema(tenant, db));
         }
       }
     }

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
 import { IsolationCheckRepository } from './isolation-check.repository';
 import { migrateControlPlane } from './control-plane-migrator';
+import { ensureControlPlaneRole } from './control-plane-role';
 import { TenantLifecycleService } from './tenant-lifecycle.service';
 import { TenantRegistryRepository } from './tenant-registry.repository';
 import { TenantRegistry } from './tenant-registry.service';
@@ -23,5 +24,7 @@ export class ControlPlaneModule implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await migrateControlPlane(this.pool, this.config.paths.controlMigrations);
+    // Before any repository query: they all run as this role (CONTROL_PLANE_POOL).
+    await ensureControlPlaneRole(this.pool, this.config);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { SHARED_POOL } from '../database/database.module';
+import { CONTROL_PLANE_POOL } from '../database/database.module';
 import { CONTROL_SCHEMA } from './control-plane-migrator';
 
 /** A cross-tenant read that PostgreSQL did not refuse with a permission error. */
@@ -24,10 +24,10 @@ export interface IsolationCheckRecord {
 /** The history of `tenants isolation-check` runs in the control plane. */
 @Injectable()
 export class IsolationCheckRepository {
-  constructor(@Inject(SHARED_POOL) private readonly crossTenantPool: Pool) {}
+  constructor(@Inject(CONTROL_PLANE_POOL) private readonly controlPlane: Pool) {}
 
   async record(check: Omit<IsolationCheckRecord, 'id' | 'finishedAt'>): Promise<IsolationCheckRecord> {
-    const { rows } = await this.crossTenantPool.query<CheckRow>(
+    const { rows } = await this.controlPlane.query<CheckRow>(
       `INSERT INTO ${CONTROL_SCHEMA}.isolation_checks (started_at, tenants, probes, ok, failures)
        VALUES ($1, $2, $3, $4, $5) RETURNING *`,
       [check.startedAt, check.tenants, check.probes, check.ok, JSON.stringify(check.failures)],
@@ -36,7 +36,7 @@ export class IsolationCheckRepository {
   }
 
   async latest(): Promise<IsolationCheckRecord | null> {
-    const { rows } = await this.crossTenantPool.query<CheckRow>(`SELECT * FROM ${CONTROL_SCHEMA}.isolation_checks ORDER BY id DESC LIMIT 1`);
+    const { rows } = await this.controlPlane.query<CheckRow>(`SELECT * FROM ${CONTROL_SCHEMA}.isolation_checks ORDER BY id DESC LIMIT 1`);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 }

@@ -60,6 +60,8 @@ const TRANSITIONS = {
 } satisfies Record<string, Transition>;
 
 const AUDIT_ROWS_SHOWN = 10;
+// Actions that drop a schema and a role: DDL the control-plane role may not run, so they use an owner connection.
+const OWNER = 'owner';
 
 /**
  * The tenant lifecycle for operators (CLI, later the admin API): every action is validated before any SQL,
@@ -141,7 +143,7 @@ export class TenantLifecycleService {
       await this.registry.deleteWithSchema(tenant, db);
       await this.roles.dropTenantRole(db, tenant.id);
       return { result: tenant, details: { status: tenant.status, schema: tenant.schemaName } };
-    });
+    }, OWNER);
     // A client cached for the dropped schema would only fail; queries already running finish first.
     this.connections.release(dropped.schemaName);
   }
@@ -216,8 +218,9 @@ export class TenantLifecycleService {
         throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is ${tenant.status}: only a tenant deleted before ${cutoff.toISOString()} is purged`);
       }
       await this.registry.deleteWithSchema(tenant, db);
+      await this.roles.dropTenantRole(db, tenant.id);
       return { result: tenant, details: { deletedAt: tenant.deletedAt.toISOString(), schema: tenant.schemaName } };
-    });
+    }, OWNER);
     this.connections.release(dropped.schemaName);
     return dropped;
   }
@@ -250,9 +253,12 @@ export class TenantLifecycleService {
     actor: string,
     details: Record<string, unknown>,
     run: (db: PoolClient) => Promise<{ result: T; details?: Record<string, unknown> }>,
+    as: 'control-plane' | typeof OWNER = 'control-plane',
   ): Promise<T> {
     try {
-      return await this.registry.inTransaction(async (db) => {
+      const inTransaction = <R>(body: (db: PoolClient) => Promise<R>) =>
+        as === OWNER ? this.registry.inOwnerTransaction(body) : this.registry.inTransaction(body);
+      return await inTransaction(async (db) => {
         const outcome = await run(db);
         await this.registry.recordAudit({ tenantId, action, actor, result: 'ok', details: { ...details, ...outcome.details } }, db);
         return outcome.result;

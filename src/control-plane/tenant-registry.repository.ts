@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import { SHARED_POOL } from '../database/database.module';
+import { CONTROL_PLANE_POOL, SHARED_POOL } from '../database/database.module';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { quoteIdentifier } from '../tenancy/tenant-id.util';
 import { CONTROL_SCHEMA } from './control-plane-migrator';
@@ -63,23 +63,30 @@ export interface AuditRecord extends AuditEntry {
 const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
 
-/** The control-plane registry: the only SQL that sees every tenant. */
+/**
+ * The control-plane registry: the only SQL that sees every tenant. It runs as the control-plane role, which reaches
+ * no tenant schema; statements that drop a schema or a role run on a connection of the owner pool the caller holds
+ * (provisioning) or in `inOwnerTransaction`.
+ */
 @Injectable()
 export class TenantRegistryRepository {
-  constructor(@Inject(SHARED_POOL) private readonly crossTenantPool: Pool) {}
+  constructor(
+    @Inject(CONTROL_PLANE_POOL) private readonly controlPlane: Pool,
+    @Inject(SHARED_POOL) private readonly owner: Pool,
+  ) {}
 
   /** Readiness probe: the control plane answers, so the database does. */
   async ping(): Promise<void> {
-    await this.crossTenantPool.query('SELECT 1');
+    await this.controlPlane.query('SELECT 1');
   }
 
-  async getById(id: string, db: Queryable = this.crossTenantPool): Promise<TenantRecord | null> {
+  async getById(id: string, db: Queryable = this.controlPlane): Promise<TenantRecord | null> {
     const { rows } = await db.query<TenantRow>(`SELECT ${COLUMNS} FROM ${TENANTS} WHERE id = $1`, [id]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
   async getByDomain(domain: string): Promise<TenantRecord | null> {
-    const { rows } = await this.crossTenantPool.query<TenantRow>(
+    const { rows } = await this.controlPlane.query<TenantRow>(
       `SELECT ${COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}
          FROM ${CONTROL_SCHEMA}.tenant_domains d JOIN ${TENANTS} t ON t.id = d.tenant_id
         WHERE d.domain = $1`,
@@ -89,17 +96,26 @@ export class TenantRegistryRepository {
   }
 
   async list(): Promise<TenantRecord[]> {
-    const { rows } = await this.crossTenantPool.query<TenantRow>(`SELECT ${COLUMNS} FROM ${TENANTS} ORDER BY id`);
+    const { rows } = await this.controlPlane.query<TenantRow>(`SELECT ${COLUMNS} FROM ${TENANTS} ORDER BY id`);
     return rows.map(toRecord);
   }
 
+  /** Every tenant id and custom domain (whatever the status): the names the request path may look up. */
+  async listNames(): Promise<{ ids: string[]; domains: string[] }> {
+    const [ids, domains] = await Promise.all([
+      this.controlPlane.query<{ id: string }>(`SELECT id FROM ${TENANTS}`),
+      this.controlPlane.query<{ domain: string }>(`SELECT domain FROM ${CONTROL_SCHEMA}.tenant_domains`),
+    ]);
+    return { ids: ids.rows.map((row) => row.id), domains: domains.rows.map((row) => row.domain) };
+  }
+
   async count(): Promise<number> {
-    const { rows } = await this.crossTenantPool.query<{ n: string }>(`SELECT count(*) AS n FROM ${TENANTS}`);
+    const { rows } = await this.controlPlane.query<{ n: string }>(`SELECT count(*) AS n FROM ${TENANTS}`);
     return Number(rows[0].n);
   }
 
   async listByStatus(status: TenantStatus): Promise<TenantRecord[]> {
-    const { rows } = await this.crossTenantPool.query<TenantRow>(
+    const { rows } = await this.controlPlane.query<TenantRow>(
       `SELECT ${COLUMNS} FROM ${TENANTS} WHERE status = $1 ORDER BY id`,
       [status],
     );
@@ -110,26 +126,26 @@ export class TenantRegistryRepository {
   async listPage(options: { status?: TenantStatus; afterId?: string; limit: number }): Promise<{ tenants: TenantRecord[]; total: number }> {
     const status = options.status ?? null;
     const [page, total] = await Promise.all([
-      this.crossTenantPool.query<TenantRow>(
+      this.controlPlane.query<TenantRow>(
         `SELECT ${COLUMNS} FROM ${TENANTS}
           WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR id > $2)
           ORDER BY id LIMIT $3`,
         [status, options.afterId ?? null, options.limit],
       ),
-      this.crossTenantPool.query<{ n: string }>(`SELECT count(*) AS n FROM ${TENANTS} WHERE ($1::text IS NULL OR status = $1)`, [status]),
+      this.controlPlane.query<{ n: string }>(`SELECT count(*) AS n FROM ${TENANTS} WHERE ($1::text IS NULL OR status = $1)`, [status]),
     ]);
     return { tenants: page.rows.map(toRecord), total: Number(total.rows[0].n) };
   }
 
   /** The database's clock: soft-delete times come from it, so ages are measured against it too. */
   async databaseNow(): Promise<Date> {
-    const { rows } = await this.crossTenantPool.query<{ now: Date }>('SELECT now() AS now');
+    const { rows } = await this.controlPlane.query<{ now: Date }>('SELECT now() AS now');
     return rows[0].now;
   }
 
   /** DELETED tenants whose soft delete happened before `cutoff`, oldest deletion first. */
   async listDeletedBefore(cutoff: Date): Promise<TenantRecord[]> {
-    const { rows } = await this.crossTenantPool.query<TenantRow>(
+    const { rows } = await this.controlPlane.query<TenantRow>(
       `SELECT ${COLUMNS} FROM ${TENANTS} WHERE status = 'DELETED' AND deleted_at < $1 ORDER BY deleted_at, id`,
       [cutoff],
     );
@@ -146,7 +162,7 @@ export class TenantRegistryRepository {
   async listDomainsOf(tenantIds: string[]): Promise<Map<string, string[]>> {
     const domains = new Map<string, string[]>(tenantIds.map((id) => [id, []]));
     if (tenantIds.length === 0) return domains;
-    const { rows } = await this.crossTenantPool.query<{ tenant_id: string; domain: string }>(
+    const { rows } = await this.controlPlane.query<{ tenant_id: string; domain: string }>(
       `SELECT tenant_id, domain FROM ${CONTROL_SCHEMA}.tenant_domains WHERE tenant_id = ANY($1::text[]) ORDER BY domain`,
       [tenantIds],
     );
@@ -156,7 +172,7 @@ export class TenantRegistryRepository {
 
   async create(
     tenant: { id: string; name: string; plan: TenantPlan; schemaName: string },
-    db: Queryable = this.crossTenantPool,
+    db: Queryable = this.controlPlane,
   ): Promise<TenantRecord> {
     const { rows } = await db.query<TenantRow>(
       `INSERT INTO ${TENANTS} (id, name, plan, schema_name, status) VALUES ($1, $2, $3, $4, 'PROVISIONING')
@@ -166,7 +182,7 @@ export class TenantRegistryRepository {
     return toRecord(rows[0]);
   }
 
-  async updateStatus(id: string, status: TenantStatus, db: Queryable = this.crossTenantPool): Promise<void> {
+  async updateStatus(id: string, status: TenantStatus, db: Queryable = this.controlPlane): Promise<void> {
     await db.query(
       `UPDATE ${TENANTS}
           SET status = $2, updated_at = now(), deleted_at = CASE WHEN $2 = 'DELETED' THEN now() ELSE NULL END
@@ -177,7 +193,7 @@ export class TenantRegistryRepository {
 
   /** Every tenant's migration summary (tenant id → last migration and count), for fleet planning in one query. */
   async listMigrationSummaries(): Promise<Map<string, { lastMigration: string | null; appliedCount: number }>> {
-    const { rows } = await this.crossTenantPool.query<{ tenant_id: string; last_migration: string | null; applied_count: number }>(
+    const { rows } = await this.controlPlane.query<{ tenant_id: string; last_migration: string | null; applied_count: number }>(
       `SELECT tenant_id, last_migration, applied_count FROM ${CONTROL_SCHEMA}.tenant_migration_summary`,
     );
     return new Map(rows.map((row) => [row.tenant_id, { lastMigration: row.last_migration, appliedCount: row.applied_count }]));
@@ -193,28 +209,22 @@ export class TenantRegistryRepository {
     );
   }
 
-  async delete(id: string, db: Queryable = this.crossTenantPool): Promise<void> {
+  async delete(id: string, db: Queryable = this.controlPlane): Promise<void> {
     await db.query(`DELETE FROM ${TENANTS} WHERE id = $1`, [id]);
   }
 
-  /** Runs `run` in one transaction on one pooled connection. */
-  async inTransaction<T>(run: (db: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.crossTenantPool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await run(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+  /** Runs `run` in one transaction on one connection of the control plane's pool. */
+  inTransaction<T>(run: (db: PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.controlPlane, run);
+  }
+
+  /** Runs `run` in one transaction on an owner connection: for changes that drop a tenant's schema or role too. */
+  inOwnerTransaction<T>(run: (db: PoolClient) => Promise<T>): Promise<T> {
+    return transaction(this.owner, run);
   }
 
   /** Moves a tenant to `to` only if its status is one of `from` (compare-and-set); null when it was not. */
-  async transition(id: string, from: TenantStatus[], to: TenantStatus, db: Queryable = this.crossTenantPool): Promise<TenantRecord | null> {
+  async transition(id: string, from: TenantStatus[], to: TenantStatus, db: Queryable = this.controlPlane): Promise<TenantRecord | null> {
     const { rows } = await db.query<TenantRow>(
       `UPDATE ${TENANTS}
           SET status = $3, updated_at = now(), deleted_at = CASE WHEN $3 = 'DELETED' THEN now() ELSE NULL END
@@ -225,7 +235,7 @@ export class TenantRegistryRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
-  async update(id: string, changes: { name?: string; plan?: TenantPlan }, db: Queryable = this.crossTenantPool): Promise<TenantRecord | null> {
+  async update(id: string, changes: { name?: string; plan?: TenantPlan }, db: Queryable = this.controlPlane): Promise<TenantRecord | null> {
     const { rows } = await db.query<TenantRow>(
       `UPDATE ${TENANTS} SET name = coalesce($2, name), plan = coalesce($3, plan), updated_at = now()
         WHERE id = $1 RETURNING ${COLUMNS}`,
@@ -249,7 +259,7 @@ export class TenantRegistryRepository {
   }
 
   async getMigrationSummary(tenantId: string): Promise<MigrationSummary | null> {
-    const { rows } = await this.crossTenantPool.query<{ last_migration: string | null; applied_count: number; updated_at: Date }>(
+    const { rows } = await this.controlPlane.query<{ last_migration: string | null; applied_count: number; updated_at: Date }>(
       `SELECT last_migration, applied_count, updated_at FROM ${CONTROL_SCHEMA}.tenant_migration_summary WHERE tenant_id = $1`,
       [tenantId],
     );
@@ -258,7 +268,7 @@ export class TenantRegistryRepository {
   }
 
   async listDomains(tenantId: string): Promise<TenantDomain[]> {
-    const { rows } = await this.crossTenantPool.query<{ domain: string; created_at: Date }>(
+    const { rows } = await this.controlPlane.query<{ domain: string; created_at: Date }>(
       `SELECT domain, created_at FROM ${CONTROL_SCHEMA}.tenant_domains WHERE tenant_id = $1 ORDER BY domain`,
       [tenantId],
     );
@@ -266,7 +276,7 @@ export class TenantRegistryRepository {
   }
 
   /** Throws CONFLICT when any tenant already has `domain`, TENANT_NOT_FOUND when the tenant is gone. */
-  async addDomain(tenantId: string, domain: string, db: Queryable = this.crossTenantPool): Promise<void> {
+  async addDomain(tenantId: string, domain: string, db: Queryable = this.controlPlane): Promise<void> {
     try {
       await db.query(`INSERT INTO ${CONTROL_SCHEMA}.tenant_domains (domain, tenant_id) VALUES ($1, $2)`, [domain, tenantId]);
     } catch (error) {
@@ -278,12 +288,12 @@ export class TenantRegistryRepository {
   }
 
   /** Whether the tenant had `domain`. */
-  async removeDomain(tenantId: string, domain: string, db: Queryable = this.crossTenantPool): Promise<boolean> {
+  async removeDomain(tenantId: string, domain: string, db: Queryable = this.controlPlane): Promise<boolean> {
     const { rowCount } = await db.query(`DELETE FROM ${CONTROL_SCHEMA}.tenant_domains WHERE domain = $1 AND tenant_id = $2`, [domain, tenantId]);
     return (rowCount ?? 0) > 0;
   }
 
-  async recordAudit(entry: AuditEntry, db: Queryable = this.crossTenantPool): Promise<void> {
+  async recordAudit(entry: AuditEntry, db: Queryable = this.controlPlane): Promise<void> {
     await db.query(
       `INSERT INTO ${CONTROL_SCHEMA}.tenant_audit (tenant_id, action, actor, result, details) VALUES ($1, $2, $3, $4, $5)`,
       [entry.tenantId, entry.action, entry.actor, entry.result, JSON.stringify(entry.details)],
@@ -292,7 +302,7 @@ export class TenantRegistryRepository {
 
   /** The newest `limit` audit rows of a tenant, newest first. */
   async listAudit(tenantId: string, limit: number): Promise<AuditRecord[]> {
-    const { rows } = await this.crossTenantPool.query<{
+    const { rows } = await this.controlPlane.query<{
       id: string; tenant_id: string; action: string; actor: string; at: Date; result: 'ok' | 'error'; details: Record<string, unknown>;
     }>(
       `SELECT id, tenant_id, action, actor, at, result, details FROM ${CONTROL_SCHEMA}.tenant_audit
@@ -302,3 +312,17 @@ export class TenantRegistryRepository {
     return rows.map((row) => ({ id: row.id, tenantId: row.tenant_id, action: row.action, actor: row.actor, at: row.at, result: row.result, details: row.details }));
   }
 }
+
+async function transaction<T>(pool: Pool, run: (db: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await run(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }}

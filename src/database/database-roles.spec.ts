@@ -1,4 +1,4 @@
-import { derivedRolePrefix, derivedRuntimePassword, ROLE_PREFIX, rolePrefixOf, runtimeDatabaseUrl, runtimeRoleName } from './database-roles';
+import { controlPlaneDatabaseUrl, derivedRolePrefix, derivedRolePassword, ROLE_PREFIX, rolePrefixOf, runtimeDatabaseUrl, runtimeRoleName } from './database-roles';
 import { tenantRoleName } from '../tenancy/tenant-id.util';
 
 describe('database role names', () => {
@@ -21,9 +21,18 @@ describe('database role names', () => {
     expect(runtimeRoleName('tenantry_')).toContain('_runtime');
     const url = new URL(runtimeDatabaseUrl(config));
     expect(url.username).toBe('tenantry_platform_runtime');
-    expect(url.password).toBe(derivedRuntimePassword(config.databaseUrl, 'tenantry_platform_runtime'));
+    expect(url.password).toBe(derivedRolePassword(config.databaseUrl, 'tenantry_platform_runtime'));
     expect(url.password).not.toBe('secret');
     expect(runtimeDatabaseUrl({ ...config, databaseRuntimeUrl: 'postgresql://app:pw@db/x' })).toBe('postgresql://app:pw@db/x');
-    expect(derivedRuntimePassword('postgresql://postgres@127.0.0.1/tenantry', 'r')).toBeUndefined();
+    expect(derivedRolePassword('postgresql://postgres@127.0.0.1/tenantry', 'r')).toBeUndefined();
+  });
+
+  it('gives the control plane a role of its own, with a password distinct from the runtime role\'s', () => {
+    const config = { databaseUrl: 'postgresql://postgres:secret@127.0.0.1:5432/tenantry', tenantRolePrefix: undefined };
+    const url = new URL(controlPlaneDatabaseUrl(config));
+    expect(url.username).toBe('tenantry_control_plane');
+    expect(url.password).toBe(derivedRolePassword(config.databaseUrl, 'tenantry_control_plane'));
+    expect(url.password).not.toBe(new URL(runtimeDatabaseUrl({ ...config, databaseRuntimeUrl: undefined })).password);
+    expect(url.pathname).toBe('/tenantry');
   });
 });

@@ -7,6 +7,7 @@ export const ROLE_PREFIX = /^[a-z][a-z0-9_]{0,22}$/;
 
 // Tenant ids never contain "_", so a suffix with one can never collide with a tenant's role.
 const RUNTIME_SUFFIX = 'platform_runtime';
+const CONTROL_PLANE_SUFFIX = 'control_plane';
 
 /**
  * Roles are cluster-wide: every installation (one database) names its roles with its own prefix —
@@ -30,6 +31,11 @@ export function runtimeRoleName(prefix: string): string {
   return prefix + RUNTIME_SUFFIX;
 }
 
+/** The role the control plane's repositories log in as: its own schema only, never a tenant's. */
+export function controlPlaneRoleName(prefix: string): string {
+  return prefix + CONTROL_PLANE_SUFFIX;
+}
+
 export function databaseNameOf(url: string): string {
   return decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres';
 }
@@ -41,16 +47,27 @@ export function databaseNameOf(url: string): string {
 export function runtimeDatabaseUrl(config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl' | 'databaseRuntimeUrl'>): string {
   if (config.databaseRuntimeUrl) return config.databaseRuntimeUrl;
   if (!config.databaseUrl) throw new Error('The database URL must be resolved before the app starts');
-  const url = new URL(config.databaseUrl);
-  const role = runtimeRoleName(rolePrefixOf(config));
-  const password = derivedRuntimePassword(config.databaseUrl, role);
+  return withDerivedLogin(config.databaseUrl, runtimeRoleName(rolePrefixOf(config)));
+}
+
+/** The URL the control plane's pool connects with: DATABASE_URL with the control-plane role and its derived password. */
+export function controlPlaneDatabaseUrl(config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl'>): string {
+  if (!config.databaseUrl) throw new Error('The database URL must be resolved before the app starts');
+  return withDerivedLogin(config.databaseUrl, controlPlaneRoleName(rolePrefixOf(config)));
+}
+
+function withDerivedLogin(adminUrl: string, role: string): string {
+  const url = new URL(adminUrl);
   url.username = role;
-  url.password = password ?? '';
+  url.password = derivedRolePassword(adminUrl, role) ?? '';
   return url.toString();
 }
 
-/** The runtime role's password when derived from the admin URL; undefined when the admin URL has none (trust, peer). */
-export function derivedRuntimePassword(adminUrl: string, role: string): string | undefined {
+/**
+ * A platform role's password when derived from the admin URL (so every instance derives the same one); undefined when
+ * the admin URL has none (trust, peer).
+ */
+export function derivedRolePassword(adminUrl: string, role: string): string | undefined {
   const secret = decodeURIComponent(new URL(adminUrl).password);
   if (!secret) return undefined;
   return createHmac('sha256', secret).update(`tenantry-runtime:${role}`).digest('base64url');

@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { runtimeDatabaseUrl } from './database-roles';
+import { controlPlaneDatabaseUrl, runtimeDatabaseUrl } from './database-roles';
 
 /**
  * The owner pool (DATABASE_URL): control plane, provisioning, migrations and role management. Tenant data on the
@@ -15,6 +15,11 @@ export const SHARED_POOL = Symbol('SHARED_POOL');
  * which reaches a tenant's tables only through `SET LOCAL ROLE` (see tenancy/tenant-scoped-pool.ts).
  */
 export const TENANT_POOL = Symbol('TENANT_POOL');
+/**
+ * The control plane's pool (registry, ledgers, audit, isolation checks) on the primary database, connected as the
+ * control-plane role: its own schema only, no tenant schema, no DDL (see control-plane/control-plane-role.ts).
+ */
+export const CONTROL_PLANE_POOL = Symbol('CONTROL_PLANE_POOL');
 /** ioredis client when REDIS_URL is set, otherwise null (caches stay in-process). */
 export const REDIS = Symbol('REDIS');
 
@@ -22,6 +27,8 @@ export const REDIS = Symbol('REDIS');
 export const APPLICATION_NAME = 'tenantry';
 /** application_name of the owner pool's connections. */
 export const ADMIN_APPLICATION_NAME = 'tenantry-admin';
+/** application_name of the control plane pool's connections. */
+export const CONTROL_PLANE_APPLICATION_NAME = 'tenantry-control';
 
 @Global()
 @Module({
@@ -58,6 +65,21 @@ export const ADMIN_APPLICATION_NAME = 'tenantry-admin';
       },
     },
     {
+      provide: CONTROL_PLANE_POOL,
+      inject: [APP_CONFIG],
+      // Lazy: its role is ensured when the control plane is migrated (ControlPlaneModule), before any registry query.
+      useFactory: (config: AppConfig) => {
+        const pool = new Pool({
+          connectionString: controlPlaneDatabaseUrl(config),
+          max: config.pgPoolMax,
+          application_name: CONTROL_PLANE_APPLICATION_NAME,
+          connectionTimeoutMillis: 10_000,
+        });
+        pool.on('error', () => undefined);
+        return pool;
+      },
+    },
+    {
       provide: REDIS,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => {
@@ -74,17 +96,18 @@ export const ADMIN_APPLICATION_NAME = 'tenantry-admin';
       },
     },
   ],
-  exports: [SHARED_POOL, TENANT_POOL, REDIS],
+  exports: [SHARED_POOL, TENANT_POOL, CONTROL_PLANE_POOL, REDIS],
 })
 export class DatabaseModule implements OnApplicationShutdown {
   constructor(
     @Inject(SHARED_POOL) private readonly pool: Pool,
     @Inject(TENANT_POOL) private readonly tenantPool: Pool,
     @Inject(REDIS) private readonly redis: Redis | null,
+    @Inject(CONTROL_PLANE_POOL) private readonly controlPlanePool: Pool,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     this.redis?.disconnect();
-    await Promise.all([this.pool.end(), this.tenantPool.end()]);
+    await Promise.all([this.pool.end(), this.tenantPool.end(), this.controlPlanePool.end()]);
   }
 }

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CONTROL_SCHEMA } from '../control-plane/control-plane-migrator';
-import { databaseNameOf, derivedRuntimePassword, rolePrefixOf, runtimeRoleOf } from '../database/database-roles';
+import { databaseNameOf, derivedRolePassword, rolePrefixOf, runtimeRoleOf } from '../database/database-roles';
 import { SHARED_POOL } from '../database/database.module';
 import { LEDGER_TABLE } from './migration-runner';
 import { quoteIdentifier, tenantRoleName } from './tenant-id.util';
@@ -74,7 +74,7 @@ export class TenantRoles implements OnApplicationBootstrap {
       if (rows[0].rolsuper) throw new Error(`The role of DATABASE_RUNTIME_URL (${this.runtimeRole}) is a superuser`);
     } else {
       if (!rows[0]) await client.query(`CREATE ROLE ${role}`);
-      const password = derivedRuntimePassword(this.config.databaseUrl!, this.runtimeRole);
+      const password = derivedRolePassword(this.config.databaseUrl!, this.runtimeRole);
       await client.query(
         `ALTER ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS` +
           (password ? ` PASSWORD ${quoteLiteral(password)}` : ''),

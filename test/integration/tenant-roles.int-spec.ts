@@ -5,7 +5,11 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { PrismaClient } from '../../prisma/generated/tenant-client/client';
 import { TenantLifecycleService } from '../../src/control-plane/tenant-lifecycle.service';
-import { TENANT_POOL } from '../../src/database/database.module';
+import { CONTROL_SCHEMA } from '../../src/control-plane/control-plane-migrator';
+import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
+import { controlPlaneRoleName } from '../../src/database/database-roles';
+import { CONTROL_PLANE_POOL, TENANT_POOL } from '../../src/database/database.module';
+import { LEDGER_TABLE } from '../../src/tenancy/migration-runner';
 import { FleetMigrator } from '../../src/tenancy/fleet-migrator.service';
 import { TenantConnectionLimiter } from '../../src/tenancy/tenant-connection-limiter';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
@@ -81,6 +85,36 @@ describe('database-enforced tenant isolation (a PostgreSQL role per tenant)', ()
       roleOf(a),
     ]);
     expect(membership[0]).toEqual({ usage: false, set: true });
+  });
+
+  it('runs the control plane as its own role: no superuser, no tenant table, no DDL, not even its migration ledger', async () => {
+    const controlPlane = api.app.get<Pool>(CONTROL_PLANE_POOL);
+    const role = controlPlaneRoleName(roles.prefix);
+    const { rows } = await controlPlane.query(
+      `SELECT current_user AS user, r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolbypassrls, current_setting('search_path') AS path
+         FROM pg_roles r WHERE r.rolname = current_user`,
+    );
+    expect(rows[0]).toEqual({ user: role, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolbypassrls: false, path: `pg_catalog, ${CONTROL_SCHEMA}` });
+    const [a] = tenants;
+    // The registry answers through it…
+    expect(await api.app.get(TenantRegistryRepository).getById(a.id)).toMatchObject({ id: a.id, status: 'ACTIVE' });
+    // …and nothing else does.
+    for (const sql of [
+      `SELECT count(*) FROM ${table(a, 'User')}`,
+      `SET ROLE ${quoteIdentifier(roleOf(a))}`,
+      `CREATE TABLE ${CONTROL_SCHEMA}.intruder (id int)`,
+      `CREATE TABLE public.intruder (id int)`,
+      `SELECT count(*) FROM ${CONTROL_SCHEMA}.${quoteIdentifier(LEDGER_TABLE)}`,
+    ]) {
+      expect({ sql, code: sqlState(await failure(controlPlane.query(sql))) }).toEqual({ sql, code: INSUFFICIENT_PRIVILEGE });
+    }
+    const { rows: reach } = await admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_tables t
+        WHERE t.schemaname = ANY($2::text[])
+          AND has_table_privilege($1, format('%I.%I', t.schemaname, t.tablename), 'SELECT, INSERT, UPDATE, DELETE')`,
+      [role, tenants.map((t) => t.schemaName)],
+    );
+    expect(reach[0].n).toBe(0);
   });
 
   it('grants each tenant role its own tables only: no role reads another tenant\'s table, nor the migration ledgers', async () => {
