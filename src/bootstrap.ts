@@ -8,6 +8,7 @@ import { startEmbeddedPostgres } from './database/embedded-postgres';
 import { ErrorCode, graphqlErrorBody, httpStatusFor } from './graphql/app-error';
 import { createRootLogger, PinoLoggerService } from './observability/logger';
 import type { ObservabilityOptions } from './observability/observability-options';
+import { TenantMiddleware } from './tenancy/tenant.middleware';
 
 // 100 KiB: a 10,000-character description still fits even when every character is JSON-escaped (60 KB).
 export const MAX_BODY_BYTES = 100 * 1024;
@@ -54,6 +55,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   // The client address login throttling keys on: behind a load balancer, every client would otherwise share its address.
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
+  // Unknown tenants are answered before the body is read (R3: a flood of them must cost the real tenants nothing).
+  const tenants = app.get(TenantMiddleware);
+  app.use('/graphql', (req: Request, res: Response, next: NextFunction) => tenants.rejectCertainlyUnknown(req, res, next));
   app.use(express.json({ limit: MAX_BODY_BYTES }));
   app.use(bodyErrors);
   return app;

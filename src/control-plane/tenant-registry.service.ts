@@ -1,10 +1,12 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Client } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { controlPlaneDatabaseUrl } from '../database/database-roles';
 import { REDIS } from '../database/database.module';
+import { KnownTenants } from './known-tenants';
 import type { TenantRecord } from './tenant-record';
 import { TenantRegistryRepository } from './tenant-registry.repository';
 
@@ -24,18 +26,21 @@ interface CachedDomain {
 }
 
 /**
- * Tenant lookups for the request path: in-process LRU, then Redis when configured, then the registry.
- * A change reaches every instance within TENANT_CACHE_TTL_MS, and sooner through LISTEN/NOTIFY.
+ * Tenant lookups for the request path: the set of known names (an unknown one is answered at once), in-process LRU,
+ * then Redis when configured, then the registry. A change reaches every instance within TENANT_CACHE_TTL_MS, and
+ * sooner through LISTEN/NOTIFY.
  */
 @Injectable()
-export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
+export class TenantRegistry implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(TenantRegistry.name);
   private readonly local: LRUCache<string, Cached>;
   private readonly domains: LRUCache<string, CachedDomain>;
   private listener?: Client;
   private reconnect?: NodeJS.Timeout;
   private closing = false;
-  readonly stats = { hits: 0, misses: 0 };
+  private readonly known = new KnownTenants();
+  /** `unknown`: lookups answered by the set of known names alone. */
+  readonly stats = { hits: 0, misses: 0, unknown: 0 };
 
   constructor(
     private readonly repository: TenantRegistryRepository,
@@ -64,7 +69,8 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  async onModuleInit(): Promise<void> {
+  // After every module's init: the control-plane role it listens as exists once the control plane is migrated.
+  async onApplicationBootstrap(): Promise<void> {
     await this.listen();
   }
 
@@ -74,9 +80,23 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
     await this.listener?.end().catch(() => undefined);
   }
 
+  /** False only when no tenant has this id (from memory; always true while the known names are not loaded). */
+  mayHoldId(id: string): boolean {
+    return this.config.tenantCacheTtlMs === 0 || this.known.mayHoldId(id);
+  }
+
+  /** False only when no tenant has this custom domain. */
+  mayHoldDomain(domain: string): boolean {
+    return this.config.tenantCacheTtlMs === 0 || this.known.mayHoldDomain(domain);
+  }
+
   /** The tenant with this (already validated) id, or null. */
   async resolve(id: string): Promise<TenantRecord | null> {
     if (this.config.tenantCacheTtlMs === 0) return this.repository.getById(id);
+    if (!this.known.mayHoldId(id)) {
+      this.stats.unknown++;
+      return null;
+    }
     if (this.local.has(id)) this.stats.hits++;
     const cached = await this.local.fetch(id);
     return cached?.tenant ?? null;
@@ -85,16 +105,22 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
   /** The tenant whose custom domain is `domain` (normalised), or null. */
   async resolveDomain(domain: string): Promise<TenantRecord | null> {
     if (this.config.tenantCacheTtlMs === 0) return this.repository.getByDomain(domain);
+    if (!this.known.mayHoldDomain(domain)) {
+      this.stats.unknown++;
+      return null;
+    }
     if (this.domains.has(domain)) this.stats.hits++;
     const cached = await this.domains.fetch(domain);
     return cached?.tenantId ? this.resolve(cached.tenantId) : null;
   }
 
   invalidateDomain(domain: string): void {
+    this.known.addDomain(domain);
     this.domains.delete(domain);
   }
 
   async invalidate(id: string): Promise<void> {
+    this.known.addId(id);
     this.local.delete(id);
     await this.redis?.del(REDIS_PREFIX + id).catch(() => undefined);
   }
@@ -109,7 +135,7 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
 
   // A dedicated connection (not from the pool): LISTEN is session state.
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.config.databaseUrl, application_name: 'tenantry-listener' });
+    const client = new Client({ connectionString: controlPlaneDatabaseUrl(this.config), application_name: 'tenantry-listener' });
     client.on('notification', (message) => {
       const payload = message.payload;
       if (payload?.startsWith(DOMAIN_CHANGED_PREFIX)) this.invalidateDomain(payload.slice(DOMAIN_CHANGED_PREFIX.length));
@@ -117,7 +143,8 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
     });
     client.on('error', () => undefined);
     client.on('end', () => {
-      // Notifications missed while away are bounded by the cache TTL.
+      // Notifications missed while away are bounded by the cache TTL; the known names wait for the next fill.
+      this.known.forget();
       this.local.clear();
       this.domains.clear();
       this.scheduleReconnect();
@@ -126,10 +153,24 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
       await client.connect();
       await client.query(`LISTEN ${TENANT_CHANGED_CHANNEL}`);
       this.listener = client;
+      // After LISTEN: a tenant registered from now on is notified, one registered before is read here.
+      await this.fillKnown();
     } catch (error) {
       this.logger.warn(`Tenant change notifications unavailable: ${(error as Error).message}`);
       await client.end().catch(() => undefined);
       this.scheduleReconnect();
+    }
+  }
+
+  private async fillKnown(): Promise<void> {
+    if (this.config.tenantCacheTtlMs === 0) return;
+    this.known.beginFill();
+    try {
+      const { ids, domains } = await this.repository.listNames();
+      this.known.fill(ids, domains);
+    } catch (error) {
+      this.known.forget();
+      this.logger.warn(`Known tenants not loaded (every name goes to the registry): ${(error as Error).message}`);
     }
   }
 

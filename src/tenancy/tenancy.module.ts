@@ -25,6 +25,8 @@ const TENANCY_SERVICES = [
   TenantImporter,
   MigrationScaffolder,
   TenantRejections,
+  // Also a provider: bootstrap.ts puts its early rejection in front of the body parser.
+  TenantMiddleware,
 ];
 
 @Global()

@@ -18,6 +18,9 @@ export const TENANT_HEADER = 'x-tenant-id';
 /** What the Host header names: nothing (bare domain or IP), a subdomain's tenant id, or a custom domain. */
 type HostName = { kind: 'none' } | { kind: 'subdomain'; id: string } | { kind: 'custom'; domain: string };
 
+/** The tenant a request names, before any lookup: a well-formed id, a custom domain (and the header, if sent), or none. */
+type TenantName = { kind: 'id'; id: string } | { kind: 'custom'; domain: string; header?: string } | { kind: 'malformed' };
+
 /**
  * Binds each /graphql request to exactly one tenant before anything else runs:
  * `<id>.<BASE_DOMAIN>` or a tenant's custom domain names it; a bare BASE_DOMAIN or an IP needs `x-tenant-id`;
@@ -51,23 +54,49 @@ export class TenantMiddleware implements NestMiddleware {
     TenantContext.run({ tenant, requestId }, next);
   }
 
+  /**
+   * Runs before the body is read (registered first in bootstrap.ts): answers a request whose tenant certainly does not
+   * exist, or whose tenant headers are invalid, from memory and exactly as `use` would; any other goes on to `use`.
+   */
+  rejectCertainlyUnknown(req: Request, res: Response, next: NextFunction): void {
+    let name: TenantName;
+    try {
+      name = this.nameOf(req);
+    } catch (error) {
+      return this.reject(res, error as AppError);
+    }
+    if (name.kind === 'malformed' || (name.kind === 'id' && !this.registry.mayHoldId(name.id))) {
+      return this.reject(res, new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant'));
+    }
+    if (name.kind === 'custom' && !this.registry.mayHoldDomain(name.domain)) {
+      return this.reject(res, new AppError(ErrorCode.TENANT_NOT_FOUND, 'This host serves no tenant'));
+    }
+    next();
+  }
+
   private reject(res: Response, error: AppError): void {
     this.rejections.record(error.code);
     reject(res, error);
   }
 
   private async tenantOf(req: Request): Promise<TenantRecord | null> {
+    const name = this.nameOf(req);
+    if (name.kind === 'malformed') return null;
+    if (name.kind === 'id') return this.lookup(name.id, () => this.registry.resolve(name.id));
+    const tenant = await this.lookup(name.domain, () => this.registry.resolveDomain(name.domain));
+    if (!tenant) throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'This host serves no tenant');
+    if (name.header !== undefined && name.header !== tenant.id) {
+      throw new AppError(ErrorCode.TENANT_MISMATCH, `The ${TENANT_HEADER} header names another tenant than the host`);
+    }
+    return tenant;
+  }
+
+  /** The tenant the Host header and x-tenant-id name (no I/O); throws when they are invalid or disagree. */
+  private nameOf(req: Request): TenantName {
     const header = req.headers[TENANT_HEADER];
     if (Array.isArray(header)) throw new AppError(ErrorCode.TENANT_NOT_FOUND, `Send one ${TENANT_HEADER} header`);
     const host = this.nameOfHost(req.headers.host ?? '');
-    if (host.kind === 'custom') {
-      const tenant = await this.lookup(host.domain, () => this.registry.resolveDomain(host.domain));
-      if (!tenant) throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'This host serves no tenant');
-      if (header !== undefined && header !== tenant.id) {
-        throw new AppError(ErrorCode.TENANT_MISMATCH, `The ${TENANT_HEADER} header names another tenant than the host`);
-      }
-      return tenant;
-    }
+    if (host.kind === 'custom') return { kind: 'custom', domain: host.domain, header };
     const fromHost = host.kind === 'subdomain' ? host.id : undefined;
     if (fromHost !== undefined && header !== undefined && header !== fromHost) {
       throw new AppError(ErrorCode.TENANT_MISMATCH, `The ${TENANT_HEADER} header names another tenant than the host`);
@@ -77,7 +106,7 @@ export class TenantMiddleware implements NestMiddleware {
       throw new AppError(ErrorCode.TENANT_NOT_FOUND, `Call <tenant>.${this.config.baseDomain} or send ${TENANT_HEADER}`);
     }
     // Malformed ids are answered exactly like unknown ones and never reach the registry.
-    return isValidTenantId(id) ? this.lookup(id, () => this.registry.resolve(id)) : null;
+    return isValidTenantId(id) ? { kind: 'id', id } : { kind: 'malformed' };
   }
 
   private async lookup(what: string, resolve: () => Promise<TenantRecord | null>): Promise<TenantRecord | null> {

@@ -2,6 +2,8 @@ import { JwtService } from '@nestjs/jwt';
 import { keyIdOf } from '../../src/auth/jwt-keys.service';
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'pg';
+import { CONTROL_SCHEMA } from '../../src/control-plane/control-plane-migrator';
+import { TenantRegistry } from '../../src/control-plane/tenant-registry.service';
 import { rolePrefixOf } from '../../src/database/database-roles';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
 import { quoteIdentifier } from '../../src/tenancy/tenant-id.util';
@@ -228,6 +230,8 @@ describe('adversarial suites', () => {
         admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'tenantry'`);
       const clients = api.app.get(TenantConnectionService);
       const clientsBefore = clients.stats.misses;
+      const registry = api.app.get(TenantRegistry);
+      const lookupsBefore = registry.stats.misses;
       let peak = 0;
       const sampler = setInterval(() => void connections().then(({ rows }) => (peak = Math.max(peak, rows[0].n))), 20);
       const ids = Array.from({ length: sized(10_000) }, (_, n) => `ghost-${n}-${randomBytes(3).toString('hex')}`);
@@ -243,15 +247,47 @@ describe('adversarial suites', () => {
       }
       const served = await gql(api.baseUrl, ProjectsDocument, { first: 1 }, { header: known.id, token: known.token });
       const created = clients.stats.misses - clientsBefore;
+      const lookups = registry.stats.misses - lookupsBefore;
       process.stderr.write(
         `R3: ${ids.length} unknown tenants: ${wrong.length} not TENANT_NOT_FOUND, ${created} tenant clients created, ` +
-          `peak ${peak} connections (pool max ${api.config.pgPoolMax})\n`,
+          `${lookups} registry lookups, peak ${peak} connections (pool max ${api.config.pgPoolMax})\n`,
       );
       expect(wrong).toEqual([]);
+      // Answered from the known names alone: the known tenant's lookup at most.
+      expect(lookups).toBeLessThanOrEqual(1);
       expect(served.body.errors).toBeUndefined();
       expect(created).toBe(0);
       expect(peak).toBeLessThanOrEqual(api.config.pgPoolMax);
     }, LONG);
+
+    it('resolves a tenant (and its custom domain) that another process registers, though unknown a moment before', async () => {
+      const id = `elsewhere-${randomBytes(4).toString('hex')}`;
+      const domain = `${id}.example.org`;
+      const codeOf = async (via: Via) => (await gql(api.baseUrl, ProjectsDocument, { first: 1 }, via)).body.errors?.[0]?.extensions?.code;
+      expect(await codeOf({ header: id })).toBe('TENANT_NOT_FOUND');
+      expect(await codeOf({ host: domain })).toBe('TENANT_NOT_FOUND');
+      // Another process's registry writes: this app only hears of them through the change notifications.
+      await admin.query(`INSERT INTO ${CONTROL_SCHEMA}.tenants (id, name, plan, schema_name, status) VALUES ($1, $1, 'free', $2, 'SUSPENDED')`, [
+        id,
+        `tenant_${id.replace(/-/g, '_')}`,
+      ]);
+      await admin.query(`INSERT INTO ${CONTROL_SCHEMA}.tenant_domains (domain, tenant_id) VALUES ($1, $2)`, [domain, id]);
+      try {
+        const settled = async (via: Via) => {
+          const deadline = Date.now() + 10_000;
+          let code = await codeOf(via);
+          while (code === 'TENANT_NOT_FOUND' && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            code = await codeOf(via);
+          }
+          return code;
+        };
+        expect(await settled({ header: id })).toBe('TENANT_SUSPENDED');
+        expect(await settled({ host: domain })).toBe('TENANT_SUSPENDED');
+      } finally {
+        await admin.query(`DELETE FROM ${CONTROL_SCHEMA}.tenants WHERE id = $1`, [id]);
+      }
+    });
   });
 
   describe('R8 GraphQL abuse in production', () => {
