@@ -95,8 +95,13 @@ export class TenantScopedPool extends Pool {
   }
 
   // Seen once in CI under concurrent provisioning: the first transaction of a just-provisioned tenant refused
-  // `SET LOCAL ROLE` (42501) although the grant had committed. A second attempt, in a new transaction, is the
-  // cheapest guard we have found; a real denial fails again and surfaces.
+  // `SET LOCAL ROLE` (42501) although the grant had committed. Not reproduced since (50 concurrent creates each
+  // followed at once by SET LOCAL ROLE on a warm pool: 0 of 50 refused). PostgreSQL caches a backend's role
+  // memberships, but a committed GRANT's invalidation is read at the start of the next transaction, so a transaction
+  // begun after the provisioning COMMIT returned sees it; only one begun between the grant becoming visible and its
+  // invalidation being sent (inside CommitTransaction) could be refused, and the request path reads a tenant as ACTIVE
+  // only after that. Until the CI failure is understood, a second attempt in a new transaction stays as the guard;
+  // a real denial fails again and surfaces.
   private async open<T>(client: PoolClient, send: (preamble: string) => Promise<T>): Promise<T> {
     try {
       return await send(this.preamble());
