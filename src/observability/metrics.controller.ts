@@ -1,6 +1,6 @@
 import { Controller, Get, Headers, HttpCode, Inject, NotFoundException, Res, UnauthorizedException } from '@nestjs/common';
 import type { Response } from 'express';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerMatches } from '../auth/platform-admin-token.util';
 import { Public } from '../auth/public.decorator';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -28,12 +28,4 @@ export class MetricsController {
     const { contentType, body } = await this.metrics.render();
     res.type(contentType).send(body);
   }
-}
-
-// Hashing first gives equal-length buffers, so the comparison takes the same time whatever was sent.
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  const sent = digest(match?.[1] ?? '');
-  return timingSafeEqual(sent, digest(token)) && match !== null;
 }

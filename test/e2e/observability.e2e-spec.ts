@@ -2,6 +2,7 @@ import { print } from 'graphql';
 import { request } from 'node:http';
 import { createApp, createLogger } from '../../src/bootstrap';
 import { loadConfig } from '../../src/config/config';
+import { controlPlaneDatabaseUrl, runtimeDatabaseUrl } from '../../src/database/database-roles';
 import type { TestApp } from '../factories/app';
 import { TEST_JWT_SECRET } from '../factories/app';
 import { newDatabase } from '../factories/database';
@@ -159,6 +160,11 @@ describe('observability: /metrics and structured logs', () => {
     expect(text).not.toContain(tenant.token);
     expect(text).not.toContain(TEST_PASSWORD);
     expect(text).not.toContain(ADMIN_TOKEN);
+    expect(text).not.toContain(TEST_JWT_SECRET);
+    // Nor the passwords derived from the admin URL's for the runtime and control-plane roles.
+    const passwords = [runtimeDatabaseUrl(api.config), controlPlaneDatabaseUrl(api.config)].map((url) => decodeURIComponent(new URL(url).password));
+    expect(passwords.every((password) => password.length >= 32)).toBe(true);
+    for (const password of passwords) expect(text).not.toContain(password);
   });
 
   it('honours LOG_LEVEL: below it nothing is written', () => {
