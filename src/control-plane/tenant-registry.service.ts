@@ -82,12 +82,17 @@ export class TenantRegistry implements OnApplicationBootstrap, OnApplicationShut
 
   /** False only when no tenant has this id (from memory; always true while the known names are not loaded). */
   mayHoldId(id: string): boolean {
-    return this.config.tenantCacheTtlMs === 0 || this.known.mayHoldId(id);
+    return this.config.tenantCacheTtlMs === 0 || this.known.mayHoldId(id) || this.answeredUnknown();
   }
 
   /** False only when no tenant has this custom domain. */
   mayHoldDomain(domain: string): boolean {
-    return this.config.tenantCacheTtlMs === 0 || this.known.mayHoldDomain(domain);
+    return this.config.tenantCacheTtlMs === 0 || this.known.mayHoldDomain(domain) || this.answeredUnknown();
+  }
+
+  private answeredUnknown(): false {
+    this.stats.unknown++;
+    return false;
   }
 
   /** The tenant with this (already validated) id, or null. */

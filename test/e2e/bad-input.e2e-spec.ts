@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
 import { TenantRegistry } from '../../src/control-plane/tenant-registry.service';
-import { SHARED_POOL } from '../../src/database/database.module';
+import { CONTROL_PLANE_POOL } from '../../src/database/database.module';
 import { startApp, TEST_JWT_SECRET, type TestApp } from '../factories/app';
 import { gql, headersFor, post, type HttpResult, type Via } from '../factories/http';
 import { newTenant, randomTenantId, TEST_PASSWORD, type TestTenant } from '../factories/tenants';
@@ -128,7 +128,7 @@ describe('bad input over HTTP', () => {
 
     it('answers a request whose tenant lookup races a suspension with TENANT_SUSPENDED, not a 500', async () => {
       const racer = await newTenant(api);
-      const pool = api.app.get<Pool>(SHARED_POOL);
+      const pool = api.app.get<Pool>(CONTROL_PLANE_POOL);
       const registry = api.app.get(TenantRegistry);
       const invalidate = registry.invalidate.bind(registry);
       const notified = new Promise<void>((resolve) => {
