@@ -121,6 +121,9 @@ export class MetricsService {
     gauge('tenantry_pg_pool_size', 'Connections open in the shared request pool', () => pool.totalCount);
     gauge('tenantry_pg_pool_idle', 'Idle connections in the shared request pool', () => pool.idleCount);
     gauge('tenantry_pg_pool_waiting', 'Queries waiting for a connection of the shared request pool', () => pool.waitingCount);
+    gauge('tenantry_tenant_connection_waiting', 'Statements waiting for a connection slot of their own tenant (at its cap)', () => connections.limiter.stats().waiting);
+    total('tenantry_tenant_busy_total', 'Statements refused with TENANT_BUSY: they waited for a slot of their tenant longer than its plan lets one run', () => connections.limiter.rejected);
+    gauge('tenantry_tenants_heavy', 'Tenants held to TENANT_MAX_HEAVY_CONNECTIONS because their statements hold connections long', () => connections.limiter.stats().heavyTenants);
     gauge('tenantry_tenant_clients_cached', 'Tenant PrismaClients held in the LRU', () => connections.size);
     total('tenantry_tenant_client_cache_hits_total', 'Tenant PrismaClient LRU hits', () => connections.stats.hits);
     total('tenantry_tenant_client_cache_misses_total', 'Tenant PrismaClient LRU misses (a client was created)', () => connections.stats.misses);
