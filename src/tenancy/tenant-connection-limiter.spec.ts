@@ -82,9 +82,12 @@ describe('TenantConnectionLimiter', () => {
     expect(limiter.held('slow')).toBe(2);
   });
 
-  it('turns a borrow away with TenantBusyError once it has waited its longest, without disturbing the queue', async () => {
+  it("turns a heavy tenant's borrow away with TenantBusyError once it has waited its longest, without disturbing the queue", async () => {
     jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const limiter = new TenantConnectionLimiter({ maxPerTenant: 1, maxPerHeavyTenant: 1, maxWaitMs: () => 2000 });
+    const slow = await limiter.acquire('a');
+    jest.advanceTimersByTime(HEAVY_HOLD_MS * 4);
+    slow();
     const held = await limiter.acquire('a');
     const refused = limiter.acquire('a').catch((error: unknown) => error);
     const patient = limiter.acquire('a', 60_000);
@@ -95,5 +98,23 @@ describe('TenantConnectionLimiter', () => {
     held();
     (await patient)();
     expect(limiter.held('a')).toBe(0);
+  });
+
+  it('lets a light tenant wait as long as it takes, and times holds from the connection, not from the pool queue', async () => {
+    jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const limiter = new TenantConnectionLimiter({ maxPerTenant: 1, maxPerHeavyTenant: 1, maxWaitMs: () => 2000 });
+    const held = await limiter.acquire('a');
+    const waiting = limiter.acquire('a');
+    jest.advanceTimersByTime(5000);
+    expect(limiter.rejected).toBe(0);
+    held.connected();
+    held();
+    const next = await waiting;
+    // Four seconds in the shared pool's queue, then a quick statement.
+    jest.advanceTimersByTime(HEAVY_HOLD_MS * 8);
+    next.connected();
+    jest.advanceTimersByTime(5);
+    next();
+    expect(limiter.heavy('a')).toBe(false);
   });
 });

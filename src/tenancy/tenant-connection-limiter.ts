@@ -20,6 +20,9 @@ export interface ConnectionLimits {
   maxWaitMs?: (tenant: string) => number | undefined;
 }
 
+/** A tenant's connection slot: call it to give the slot back. */
+export type Slot = (() => void) & { connected(): void };
+
 /** A statement waited for a slot of its own tenant longer than it would have been allowed to run. */
 export class TenantBusyError extends Error {
   constructor(
@@ -58,18 +61,19 @@ export class TenantConnectionLimiter {
   }
 
   /**
-   * Resolves once `tenant` may take another connection; call the returned function exactly once to give it back.
-   * Rejects with TenantBusyError after `maxWaitMs` in the tenant's queue: what waits longer than the plan lets a
-   * statement run is the tenant's own excess, turned away at no cost to anyone.
+   * Resolves once `tenant` may take another connection; call the returned function exactly once to give it back,
+   * and its `connected()` once the connection is in hand (hold times count from then, not from a pool queue).
+   * Rejects with TenantBusyError after `maxWaitMs` in the queue of a heavy tenant: what waits longer than the plan
+   * lets a statement run is that tenant's own excess, turned away at no cost to anyone.
    */
-  async acquire(tenant: string, maxWaitMs = this.limits.maxWaitMs?.(tenant)): Promise<() => void> {
+  async acquire(tenant: string, maxWaitMs = this.limits.maxWaitMs?.(tenant)): Promise<Slot> {
     const state = this.stateOf(tenant);
     if (state.held < this.capOf(state) && state.waiting.length === 0) state.held++;
     // A woken waiter finds `held` already counted for it.
     else await this.wait(tenant, state, maxWaitMs);
-    const takenAt = Date.now();
+    let takenAt = Date.now();
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
       const now = Date.now();
@@ -86,6 +90,7 @@ export class TenantConnectionLimiter {
       // Nothing kept for a tenant of quick statements; the others' average must outlive a gap between borrows.
       if (state.held === 0 && weightedHold(state) < QUICK_HOLD_MS) this.tenants.delete(tenant);
     };
+    return Object.assign(release, { connected: () => void (takenAt = Date.now()) });
   }
 
   private wait(tenant: string, state: TenantState, maxWaitMs: number | undefined): Promise<void> {
@@ -97,14 +102,15 @@ export class TenantConnectionLimiter {
       };
       state.waiting.push(wake);
       if (maxWaitMs === undefined) return;
-      timer = setTimeout(() => {
-        const index = state.waiting.indexOf(wake);
-        if (index < 0) return;
-        state.waiting.splice(index, 1);
+      // Only a heavy tenant's wait is its own excess; a light one may be waiting out a saturated pool.
+      const expire = () => {
+        if (!state.waiting.includes(wake)) return;
+        if (!this.isHeavy(state)) return void (timer = setTimeout(expire, maxWaitMs).unref());
+        state.waiting.splice(state.waiting.indexOf(wake), 1);
         this.rejected++;
         reject(new TenantBusyError(tenant, maxWaitMs));
-      }, maxWaitMs);
-      timer.unref();
+      };
+      timer = setTimeout(expire, maxWaitMs).unref();
     });
   }
 
