@@ -1,13 +1,15 @@
 // `node dist/scripts/noisy-neighbour.js [--duration S] [--noisy-connections N] [--quiet-connections N] [--users N]
-//   [--noisy-plan free|starter|pro|enterprise] [--pool P] [--json]`
+//   [--noisy-plan free|starter|pro|enterprise] [--pool P] [--rounds R] [--probe] [--json]`
 // Tenant A floods heavy queries (a substring filter and count over many users) while tenant B runs its normal
-// projects(first: 20); prints B's p99 alone and beside A, and their ratio (the target is ≤ 2×).
+// projects(first: 20); prints B's p99 alone and beside A, and their ratio (the target is ≤ 2×). --probe also prints
+// where the time went while A flooded (backends by tenant and state, CPU of the API and of PostgreSQL, pool queue).
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { keyIdOf } from '../src/auth/jwt-keys.service';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { AppModule } from '../src/app.module';
@@ -15,10 +17,12 @@ import { nestLogLevels, resolveRuntime } from '../src/bootstrap';
 import { loadConfig } from '../src/config/config';
 import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-record';
 import { TenantProvisioner } from '../src/tenancy/tenant-provisioner.service';
-import { runLoad, summarize, type LoadResult } from './bench/load';
+import { runLoad, summarize, type LoadResult, type Sample } from './bench/load';
+import { startProbe, type ProbeReport } from './bench/noisy-probe';
 import { parse, UsageError } from './cli.util';
 
 const SECRET = randomBytes(32).toString('hex');
+const ADMIN_TOKEN = randomBytes(16).toString('hex');
 const QUIET_QUERY = JSON.stringify({ query: '{ projects(first: 20) { totalCount edges { node { id name owner { email } } } } }' });
 const NOISY_QUERY = JSON.stringify({ query: '{ users(first: 100, filter: { emailContains: "zz" }) { totalCount edges { node { id email } } } }' });
 const log = (message: string) => process.stderr.write(`${message}\n`);
@@ -30,7 +34,9 @@ async function main(argv: string[]): Promise<void> {
     'quiet-connections': { type: 'string' },
     users: { type: 'string' },
     'noisy-plan': { type: 'string' },
+    rounds: { type: 'string' },
     pool: { type: 'string' },
+    probe: { type: 'boolean' },
     json: { type: 'boolean' },
   });
   const noisyPlan = (values['noisy-plan'] ?? 'enterprise') as TenantPlan;
@@ -41,6 +47,7 @@ async function main(argv: string[]): Promise<void> {
     quietConnections: Number(values['quiet-connections'] ?? 4),
     users: Number(values.users ?? 200_000),
     pool: Number(values.pool ?? 10),
+    rounds: Number(values.rounds ?? 1),
     noisyPlan,
   };
 
@@ -52,7 +59,7 @@ async function main(argv: string[]): Promise<void> {
   try {
     const [noisy, quiet] = await seed(url, options.users, noisyPlan);
     const port = 41000 + Math.floor(Math.random() * 1000);
-    const env = { ...process.env, DATABASE_URL: url, PORT: String(port), PG_POOL_MAX: String(options.pool), JWT_SECRET: SECRET, NODE_ENV: 'production', LOG_LEVEL: 'warn', SEED_DEMO: 'false' };
+    const env = { ...process.env, DATABASE_URL: url, PORT: String(port), PG_POOL_MAX: String(options.pool), JWT_SECRET: SECRET, PLATFORM_ADMIN_TOKEN: ADMIN_TOKEN, NODE_ENV: 'production', LOG_LEVEL: 'warn', SEED_DEMO: 'false' };
     server = await startServer([join(__dirname, '../src/main.js')], env, port);
     const jwt = new JwtService({ secret: SECRET, signOptions: { keyid: keyIdOf(SECRET) } });
     const token = (t: { id: string; adminId: string }) =>
@@ -85,11 +92,35 @@ async function main(argv: string[]): Promise<void> {
     log('Warming up…');
     await Promise.all([quietLoad(2000), noisyLoad(2000)]);
     noisyCodes.clear();
-    log(`Baseline: tenant B alone for ${options.durationMs / 1000} s`);
-    const baseline = summarize([await quietLoad(options.durationMs)]);
-    log(`Contended: tenant B while tenant A (${noisyPlan}, ${options.users} users) floods with ${options.noisyConnections} connections`);
-    const [contended, flood] = (await Promise.all([quietLoad(options.durationMs), noisyLoad(options.durationMs)])).map((sample) => summarize([sample]));
-    report({ baseline, contended, flood, noisyOutcomes: Object.fromEntries(noisyCodes) }, options, values.json === true);
+    const serverPid = server.pid!;
+    const startProbing = async () =>
+      values.probe
+        ? startProbe({
+            databaseUrl: url,
+            database: dbName,
+            serverPid,
+            postmasterPid: await postmasterPid(url),
+            metricsUrl: `http://127.0.0.1:${port}/metrics`,
+            adminToken: ADMIN_TOKEN,
+            tenants: { [noisy.id]: noisy.schema, [quiet.id]: quiet.schema },
+          })
+        : undefined;
+    let probed: ProbeReport | undefined;
+    // Alone and beside A in turn, so load other processes put on the machine falls on both alike.
+    const samples = { baseline: [] as Sample[], contended: [] as Sample[], flood: [] as Sample[] };
+    for (let round = 1; round <= options.rounds; round++) {
+      log(`Round ${round}/${options.rounds}: tenant B alone for ${options.durationMs / 1000} s`);
+      samples.baseline.push(await quietLoad(options.durationMs));
+      log(`Round ${round}/${options.rounds}: tenant B while tenant A (${noisyPlan}, ${options.users} users) floods with ${options.noisyConnections} connections`);
+      // The probe watches the first contended window only.
+      const probe = round === 1 ? await startProbing() : undefined;
+      const [contended, flood] = await Promise.all([quietLoad(options.durationMs), noisyLoad(options.durationMs)]);
+      probed ??= await probe?.stop();
+      samples.contended.push(contended);
+      samples.flood.push(flood);
+    }
+    const [baseline, contended, flood] = [samples.baseline, samples.contended, samples.flood].map((s) => summarize(s));
+    report({ baseline, contended, flood, noisyOutcomes: Object.fromEntries(noisyCodes), probe: probed }, options, values.json === true);
   } finally {
     server?.kill('SIGTERM');
     await new Promise((resolve) => server?.once('exit', resolve) ?? resolve(undefined));
@@ -129,7 +160,11 @@ async function seed(url: string, users: number, noisyPlan: TenantPlan) {
   return tenants;
 }
 
-function report(results: { baseline: LoadResult; contended: LoadResult; flood: LoadResult; noisyOutcomes: Record<string, number> }, options: object, json: boolean) {
+function report(
+  results: { baseline: LoadResult; contended: LoadResult; flood: LoadResult; noisyOutcomes: Record<string, number>; probe?: ProbeReport },
+  options: object,
+  json: boolean,
+) {
   const ratio = results.contended.p99 / results.baseline.p99;
   if (json) {
     process.stdout.write(JSON.stringify({ options, ...results, p99Ratio: ratio }, null, 2) + '\n');
@@ -146,6 +181,7 @@ function report(results: { baseline: LoadResult; contended: LoadResult; flood: L
       '',
       `A's outcomes: ${JSON.stringify(results.noisyOutcomes)}`,
       `B p99 beside A ÷ alone: ${ratio.toFixed(2)}× (target ≤ 2×)`,
+      ...(results.probe ? ['', `While A flooded: ${JSON.stringify(results.probe)}`] : []),
       '',
     ].join('\n'),
   );
@@ -168,6 +204,19 @@ function startServer(args: string[], env: NodeJS.ProcessEnv, port: number): Prom
       reject(new Error(`Tenantry exited with ${code}`));
     });
   });
+}
+
+// The server's process is the parent of any backend (a local cluster, as the probe reads /proc).
+async function postmasterPid(url: string): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
+    const stat = readFileSync(`/proc/${rows[0].pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } finally {
+    await client.end();
+  }
 }
 
 function withDatabase(url: string, name: string): string {

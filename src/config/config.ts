@@ -20,6 +20,10 @@ export interface AppConfig {
   tenantRolePrefix?: string;
   /** Connections of the request pool one tenant may hold at once. */
   tenantMaxConnections: number;
+  /** The same for a tenant whose statements hold connections for long (slow queries): what a noisy tenant gets. */
+  tenantMaxHeavyConnections: number;
+  /** max_parallel_workers_per_gather of request statements: 0 keeps one tenant's statement on one core. */
+  pgParallelWorkersPerQuery: number;
   baseDomain: string;
   jwt: {
     secret: string;
@@ -168,6 +172,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databaseRuntimeUrl: url('DATABASE_RUNTIME_URL', ['postgres:', 'postgresql:']),
     tenantRolePrefix,
     tenantMaxConnections: int('TENANT_MAX_CONNECTIONS', Math.max(1, Math.floor(pgPoolMax / 2)), 1, 1000),
+    tenantMaxHeavyConnections: int('TENANT_MAX_HEAVY_CONNECTIONS', 1, 1, 1000),
+    pgParallelWorkersPerQuery: int('PG_PARALLEL_WORKERS_PER_QUERY', 0, 0, 64),
     baseDomain,
     jwt: {
       secret,

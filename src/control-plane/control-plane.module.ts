@@ -6,6 +6,7 @@ import { SHARED_POOL } from '../database/database.module';
 import { IsolationCheckRepository } from './isolation-check.repository';
 import { migrateControlPlane } from './control-plane-migrator';
 import { ensureControlPlaneRole } from './control-plane-role';
+import { MigrationLedgerRepository } from './migration-ledger.repository';
 import { TenantLifecycleService } from './tenant-lifecycle.service';
 import { TenantRegistryRepository } from './tenant-registry.repository';
 import { TenantRegistry } from './tenant-registry.service';
@@ -13,8 +14,8 @@ import { TenantRegistry } from './tenant-registry.service';
 @Global()
 @Module({
   // TenantLifecycleService also uses TenancyModule's (global) provisioner and connection LRU.
-  providers: [IsolationCheckRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
-  exports: [IsolationCheckRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
+  providers: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
+  exports: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
 })
 export class ControlPlaneModule implements OnModuleInit {
   constructor(

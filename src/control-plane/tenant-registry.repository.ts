@@ -204,7 +204,8 @@ export class TenantRegistryRepository {
       `INSERT INTO ${CONTROL_SCHEMA}.tenant_migration_summary (tenant_id, last_migration, applied_count, updated_at)
        VALUES ($1, $2, $3, now())
        ON CONFLICT (tenant_id) DO UPDATE
-         SET last_migration = EXCLUDED.last_migration, applied_count = EXCLUDED.applied_count, updated_at = now()`,
+         SET last_migration = EXCLUDED.last_migration, applied_count = EXCLUDED.applied_count, updated_at = now(),
+             failed_migration = NULL, failure = NULL, failed_at = NULL`,
       [tenantId, lastMigration, appliedCount],
     );
   }

@@ -58,6 +58,8 @@ export const CONTROL_PLANE_APPLICATION_NAME = 'tenantry-control';
           connectionString: runtimeDatabaseUrl(config),
           max: config.pgPoolMax,
           application_name: APPLICATION_NAME,
+          // A parallel plan puts one statement on several cores: one tenant's scan would starve everyone else's.
+          options: `-c max_parallel_workers_per_gather=${config.pgParallelWorkersPerQuery}`,
           connectionTimeoutMillis: 10_000,
         });
         pool.on('error', () => undefined);

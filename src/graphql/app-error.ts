@@ -23,6 +23,8 @@ export enum ErrorCode {
   QUERY_TIMEOUT = 'QUERY_TIMEOUT',
   /** The tenant used up its plan's operations per minute; `extensions.retryAfterSeconds` says when to retry. */
   RATE_LIMITED = 'RATE_LIMITED',
+  /** The tenant has more statements in flight than its connection cap serves in its plan's timeout; retry later. */
+  TENANT_BUSY = 'TENANT_BUSY',
   /** The database is unreachable (restart, failover); retrying later may succeed. */
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR = 'INTERNAL_SERVER_ERROR',
@@ -54,6 +56,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.QUERY_TIMEOUT:
       return 503;
     case ErrorCode.RATE_LIMITED:
+    case ErrorCode.TENANT_BUSY:
       return 429;
     case ErrorCode.INTERNAL_SERVER_ERROR:
       return 500;

@@ -1,12 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { MigrationLedgerRepository } from '../control-plane/migration-ledger.repository';
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { TENANT_POOL } from '../database/database.module';
 import { RateLimiter } from '../graphql/rate-limit.service';
 import { FleetMigrator } from '../tenancy/fleet-migrator.service';
+import { loadMigrations } from '../tenancy/migration-runner';
 import { TenantConnectionService } from '../tenancy/tenant-connection.service';
 import { TenantRejections } from '../tenancy/tenant-rejections';
+import { DEFAULT_MIGRATION_STATUS_TTL_MS, registerMigrationMetrics } from './migration-metrics';
 import { DEFAULT_TOP_TENANTS, OBSERVABILITY_OPTIONS, type ObservabilityOptions } from './observability-options';
 import { OTHER_TENANT, TopTenantLabels } from './tenant-labels';
 
@@ -36,6 +41,8 @@ export class MetricsService {
     rateLimiter: RateLimiter,
     rejections: TenantRejections,
     migrator: FleetMigrator,
+    ledger: MigrationLedgerRepository,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.tenants = new TopTenantLabels(options.topTenants ?? DEFAULT_TOP_TENANTS);
     const registers = [this.registry];
@@ -114,14 +121,22 @@ export class MetricsService {
     gauge('tenantry_pg_pool_size', 'Connections open in the shared request pool', () => pool.totalCount);
     gauge('tenantry_pg_pool_idle', 'Idle connections in the shared request pool', () => pool.idleCount);
     gauge('tenantry_pg_pool_waiting', 'Queries waiting for a connection of the shared request pool', () => pool.waitingCount);
+    gauge('tenantry_tenant_connection_waiting', 'Statements waiting for a connection slot of their own tenant (at its cap)', () => connections.limiter.stats().waiting);
+    total('tenantry_tenant_busy_total', 'Statements refused with TENANT_BUSY: they waited for a slot of their tenant longer than its plan lets one run', () => connections.limiter.rejected);
+    gauge('tenantry_tenants_heavy', 'Tenants held to TENANT_MAX_HEAVY_CONNECTIONS because their statements hold connections long', () => connections.limiter.stats().heavyTenants);
     gauge('tenantry_tenant_clients_cached', 'Tenant PrismaClients held in the LRU', () => connections.size);
     total('tenantry_tenant_client_cache_hits_total', 'Tenant PrismaClient LRU hits', () => connections.stats.hits);
     total('tenantry_tenant_client_cache_misses_total', 'Tenant PrismaClient LRU misses (a client was created)', () => connections.stats.misses);
     total('tenantry_tenant_client_cache_evictions_total', 'Tenant PrismaClients evicted by the LRU bound', () => connections.stats.evictions);
     total('tenantry_tenant_registry_cache_hits_total', 'Tenant registry lookups answered by the in-process cache', () => tenantRegistry.stats.hits);
-    total('tenantry_tenant_migrations_applied_total', 'Tenant migrations committed by the fleet runner in this process', () => migrator.stats.applied);
+    total('tenantry_tenant_migrations_applied_total', 'Tenant migrations committed by a fleet run in this process (runs of the CLI: tenantry_fleet_migration_last_run_*)', () => migrator.stats.applied);
     total('tenantry_tenant_migration_failures_total', 'Tenants the fleet runner in this process left failed or blocked', () => migrator.stats.failed);
     total('tenantry_tenant_registry_cache_misses_total', 'Tenant registry lookups that went to Redis or the control plane', () => tenantRegistry.stats.misses);
+
+    // The migrations this deployment ships: a tenant whose summary reached the newest one is current.
+    const migrations = loadMigrations(config.paths.tenantMigrations);
+    const newest = migrations.at(-1)?.name ?? null;
+    registerMigrationMetrics(this.registry, () => ledger.status(newest, migrations.length), options.migrationStatusTtlMs ?? DEFAULT_MIGRATION_STATUS_TTL_MS);
   }
 
   /** Records one finished GraphQL request. */

@@ -6,6 +6,8 @@ export interface ObservabilityOptions {
   logDestination?: DestinationStream;
   /** K of the top-K tenants that get their own `tenant` label; the rest are `other`. */
   topTenants?: number;
+  /** How long /metrics reuses the fleet migration state read from the control plane. */
+  migrationStatusTtlMs?: number;
 }
 
 export const OBSERVABILITY_OPTIONS = Symbol('OBSERVABILITY_OPTIONS');

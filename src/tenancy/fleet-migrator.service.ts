@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
 import type { TenantRecord } from '../control-plane/tenant-record';
+import { MigrationLedgerRepository } from '../control-plane/migration-ledger.repository';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { TenantRoles } from './tenant-roles.service';
@@ -54,6 +55,7 @@ export class FleetMigrator {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistryRepository,
     private readonly roles: TenantRoles,
+    private readonly ledger: MigrationLedgerRepository,
   ) {}
 
   /** Leaves a connection of the shared pool for the registry's own queries. */
@@ -136,7 +138,7 @@ export class FleetMigrator {
     }
 
     const tenants = [...results.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return {
+    const report: FleetMigrationReport = {
       startedAt: new Date(started).toISOString(),
       elapsedMs: Date.now() - started,
       dryRun,
@@ -147,6 +149,27 @@ export class FleetMigrator {
       tenants,
       totals: totalsOf(tenants, queue.length),
     };
+    if (!dryRun) await this.recordRun(report);
+    return report;
+  }
+
+  // The API instances' /metrics read the fleet's state from the control plane: this run happened in another process.
+  private async recordRun({ startedAt, latestMigration, halted, tenants, totals }: FleetMigrationReport): Promise<void> {
+    const failing = tenants.filter((t) => t.status === 'failed' || t.status === 'blocked');
+    await this.ledger.recordRun({
+      startedAt: new Date(startedAt),
+      latestMigration,
+      tenants: totals.tenants,
+      migrated: totals.migrated,
+      failed: totals.failed,
+      blocked: totals.blocked,
+      skipped: totals.skipped,
+      applied: totals.applied,
+      halted,
+      // A failed tenant's first pending migration is the one that failed; a blocked one names it in its error.
+      failures: failing.map((t) => ({ tenantId: t.id, migration: t.status === 'failed' ? (t.pending[0] ?? null) : null, error: t.error ?? t.status })),
+      cleared: tenants.filter((t) => t.status === 'current' || t.status === 'migrated').map((t) => t.id),
+    });
   }
 
   /** The tenants to migrate, in id order; named tenants that cannot be migrated are recorded as skipped. */

@@ -1,8 +1,10 @@
-import { TenantConnectionLimiter } from './tenant-connection-limiter';
+import { HEAVY_HOLD_MS, TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
 
 describe('TenantConnectionLimiter', () => {
+  afterEach(() => jest.useRealTimers());
+
   it('lets a tenant hold at most its cap, hands a released slot to the next waiter in order, and leaves others alone', async () => {
-    const limiter = new TenantConnectionLimiter(2);
+    const limiter = new TenantConnectionLimiter({ maxPerTenant: 2, maxPerHeavyTenant: 1 });
     const first = await limiter.acquire('a');
     await limiter.acquire('a');
     const order: number[] = [];
@@ -13,6 +15,7 @@ describe('TenantConnectionLimiter', () => {
     await Promise.resolve();
     expect(order).toEqual([]);
     expect(limiter.held('a')).toBe(2);
+    expect(limiter.stats().waiting).toBe(2);
 
     first();
     first(); // a second call gives nothing back twice
@@ -22,5 +25,96 @@ describe('TenantConnectionLimiter', () => {
     expect(limiter.held('a')).toBe(1);
     other();
     expect(limiter.held('b')).toBe(0);
+  });
+
+  it('holds a tenant whose connections stay out long to the heavy cap, and lifts it once its statements are quick again', async () => {
+    jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const limiter = new TenantConnectionLimiter({ maxPerTenant: 3, maxPerHeavyTenant: 1 });
+    const hold = async (tenant: string, ms: number) => {
+      const release = await limiter.acquire(tenant);
+      jest.advanceTimersByTime(ms);
+      release();
+    };
+    for (let i = 0; i < 10; i++) await hold('slow', HEAVY_HOLD_MS * 4);
+    for (let i = 0; i < 10; i++) await hold('quick', 5);
+    expect(limiter.heavy('slow')).toBe(true);
+    expect(limiter.heavy('quick')).toBe(false);
+    expect(limiter.stats().heavyTenants).toBe(1);
+
+    const running = await limiter.acquire('slow');
+    let second = false;
+    const queued = limiter.acquire('slow').then((release) => ((second = true), release));
+    await Promise.resolve();
+    expect(second).toBe(false);
+    // The quick tenant keeps its full burst meanwhile.
+    const quick = await Promise.all([limiter.acquire('quick'), limiter.acquire('quick'), limiter.acquire('quick')]);
+    expect(limiter.held('quick')).toBe(3);
+    quick.forEach((release) => release());
+    running();
+    (await queued)();
+    expect(second).toBe(true);
+
+    // An auth lookup between slow statements does not make a tenant light…
+    await hold('slow', 2);
+    expect(limiter.heavy('slow')).toBe(true);
+    // …a minute of quick statements does.
+    for (let i = 0; i < 60; i++) {
+      await hold('slow', 5);
+      jest.advanceTimersByTime(1000);
+    }
+    expect(limiter.heavy('slow')).toBe(false);
+    const burst = await Promise.all([limiter.acquire('slow'), limiter.acquire('slow'), limiter.acquire('slow')]);
+    expect(limiter.held('slow')).toBe(3);
+    burst.forEach((release) => release());
+  });
+
+  it('forgets a heavy tenant that stayed idle', async () => {
+    jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const limiter = new TenantConnectionLimiter({ maxPerTenant: 3, maxPerHeavyTenant: 1 });
+    for (let i = 0; i < 10; i++) {
+      const release = await limiter.acquire('slow');
+      jest.advanceTimersByTime(HEAVY_HOLD_MS * 4);
+      release();
+    }
+    expect(limiter.heavy('slow')).toBe(true);
+    jest.advanceTimersByTime(60_000);
+    await Promise.all([limiter.acquire('slow'), limiter.acquire('slow')]);
+    expect(limiter.held('slow')).toBe(2);
+  });
+
+  it("turns a heavy tenant's borrow away with TenantBusyError once it has waited its longest, without disturbing the queue", async () => {
+    jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const limiter = new TenantConnectionLimiter({ maxPerTenant: 1, maxPerHeavyTenant: 1, maxWaitMs: () => 2000 });
+    const slow = await limiter.acquire('a');
+    jest.advanceTimersByTime(HEAVY_HOLD_MS * 4);
+    slow();
+    const held = await limiter.acquire('a');
+    const refused = limiter.acquire('a').catch((error: unknown) => error);
+    const patient = limiter.acquire('a', 60_000);
+    jest.advanceTimersByTime(2001);
+    expect(await refused).toBeInstanceOf(TenantBusyError);
+    expect(limiter.rejected).toBe(1);
+    expect(limiter.stats().waiting).toBe(1);
+    held();
+    (await patient)();
+    expect(limiter.held('a')).toBe(0);
+  });
+
+  it('lets a light tenant wait as long as it takes, and times holds from the connection, not from the pool queue', async () => {
+    jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const limiter = new TenantConnectionLimiter({ maxPerTenant: 1, maxPerHeavyTenant: 1, maxWaitMs: () => 2000 });
+    const held = await limiter.acquire('a');
+    const waiting = limiter.acquire('a');
+    jest.advanceTimersByTime(5000);
+    expect(limiter.rejected).toBe(0);
+    held.connected();
+    held();
+    const next = await waiting;
+    // Four seconds in the shared pool's queue, then a quick statement.
+    jest.advanceTimersByTime(HEAVY_HOLD_MS * 8);
+    next.connected();
+    jest.advanceTimersByTime(5);
+    next();
+    expect(limiter.heavy('a')).toBe(false);
   });
 });

@@ -1,31 +1,167 @@
 /**
+ * A tenant is heavy when most of its connection time goes to long borrows: the hold-time-weighted mean hold (Σh²/Σh)
+ * is at least this. A few quick statements between slow ones (an auth lookup per request) do not hide the slow ones.
+ */
+export const HEAVY_HOLD_MS = 500;
+// Below this weighted mean, a tenant with nothing held is not remembered.
+const QUICK_HOLD_MS = 10;
+// Time constant of the moving sums: the borrows of the last ten seconds or so count.
+const DECAY_MS = 5_000;
+// A tenant idle this long starts afresh; past this many tenants remembered, idle ones are forgotten.
+const FORGET_AFTER_MS = 10_000;
+const MAX_REMEMBERED = 10_000;
+
+export interface ConnectionLimits {
+  /** Connections of the request pool one tenant may hold at once. */
+  maxPerTenant: number;
+  /** The cap of a tenant whose recent statements hold connections ≥ HEAVY_HOLD_MS on average. */
+  maxPerHeavyTenant: number;
+  /** How long a borrow of `tenant` may wait for a slot when acquire() is not told; undefined: as long as it takes. */
+  maxWaitMs?: (tenant: string) => number | undefined;
+}
+
+/** A tenant's connection slot: call it to give the slot back. */
+export type Slot = (() => void) & { connected(): void };
+
+/** A statement waited for a slot of its own tenant longer than it would have been allowed to run. */
+export class TenantBusyError extends Error {
+  constructor(
+    readonly tenantId: string,
+    readonly waitedMs: number,
+  ) {
+    super(`TENANT_BUSY: tenant ${tenantId} waited ${waitedMs} ms for one of its connection slots`);
+    this.name = 'TenantBusyError';
+  }
+}
+
+interface TenantState {
+  held: number;
+  waiting: (() => void)[];
+  /** Exponentially decayed Σ hold and Σ hold² of this tenant's borrows (ms, ms²). */
+  held1: number;
+  held2: number;
+  lastReleaseAt: number;
+}
+
+/**
  * Caps the request-pool connections each tenant holds at once, so one tenant's burst or slow queries cannot take
- * the whole pool: a counting semaphore per tenant, FIFO, holding no state for idle tenants.
+ * the whole pool; FIFO per tenant. A tenant whose statements are slow (each one a second of PostgreSQL CPU, say) is
+ * held to `maxPerHeavyTenant`: on a database with few cores, its concurrent statements are what the others wait
+ * behind, while a tenant of quick statements keeps its full burst.
  */
 export class TenantConnectionLimiter {
-  private readonly tenants = new Map<string, { held: number; waiting: (() => void)[] }>();
+  private readonly tenants = new Map<string, TenantState>();
+  /** Borrows turned away with TenantBusyError since start. */
+  rejected = 0;
 
-  constructor(readonly maxPerTenant: number) {}
+  constructor(private readonly limits: ConnectionLimits) {}
 
-  /** Resolves once `tenant` may take another connection; call the returned function exactly once to give it back. */
-  async acquire(tenant: string): Promise<() => void> {
-    let state = this.tenants.get(tenant);
-    if (!state) this.tenants.set(tenant, (state = { held: 0, waiting: [] }));
-    if (state.held < this.maxPerTenant) state.held++;
-    // A released slot passes straight to the next waiter: `held` stays counted for it.
-    else await new Promise<void>((resolve) => state.waiting.push(resolve));
+  get maxPerTenant(): number {
+    return this.limits.maxPerTenant;
+  }
+
+  /**
+   * Resolves once `tenant` may take another connection; call the returned function exactly once to give it back,
+   * and its `connected()` once the connection is in hand (hold times count from then, not from a pool queue).
+   * Rejects with TenantBusyError after `maxWaitMs` in the queue of a heavy tenant: what waits longer than the plan
+   * lets a statement run is that tenant's own excess, turned away at no cost to anyone.
+   */
+  async acquire(tenant: string, maxWaitMs = this.limits.maxWaitMs?.(tenant)): Promise<Slot> {
+    const state = this.stateOf(tenant);
+    if (state.held < this.capOf(state) && state.waiting.length === 0) state.held++;
+    // A woken waiter finds `held` already counted for it.
+    else await this.wait(tenant, state, maxWaitMs);
+    let takenAt = Date.now();
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
-      const next = state.waiting.shift();
-      if (next) return next();
-      if (--state.held === 0) this.tenants.delete(tenant);
+      const now = Date.now();
+      const hold = now - takenAt;
+      const decay = Math.exp(-(now - state.lastReleaseAt) / DECAY_MS);
+      state.held1 = state.held1 * decay + hold;
+      state.held2 = state.held2 * decay + hold * hold;
+      state.lastReleaseAt = now;
+      state.held--;
+      while (state.waiting.length > 0 && state.held < this.capOf(state)) {
+        state.held++;
+        state.waiting.shift()!();
+      }
+      // Nothing kept for a tenant of quick statements; the others' average must outlive a gap between borrows.
+      if (state.held === 0 && weightedHold(state) < QUICK_HOLD_MS) this.tenants.delete(tenant);
     };
+    return Object.assign(release, { connected: () => void (takenAt = Date.now()) });
+  }
+
+  private wait(tenant: string, state: TenantState, maxWaitMs: number | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      state.waiting.push(wake);
+      if (maxWaitMs === undefined) return;
+      // Only a heavy tenant's wait is its own excess; a light one may be waiting out a saturated pool.
+      const expire = () => {
+        if (!state.waiting.includes(wake)) return;
+        if (!this.isHeavy(state)) return void (timer = setTimeout(expire, maxWaitMs).unref());
+        state.waiting.splice(state.waiting.indexOf(wake), 1);
+        this.rejected++;
+        reject(new TenantBusyError(tenant, maxWaitMs));
+      };
+      timer = setTimeout(expire, maxWaitMs).unref();
+    });
   }
 
   /** Connections `tenant` holds now. */
   held(tenant: string): number {
     return this.tenants.get(tenant)?.held ?? 0;
   }
+
+  /** Whether `tenant` is held to the heavy cap now. */
+  heavy(tenant: string): boolean {
+    const state = this.tenants.get(tenant);
+    return state !== undefined && this.isHeavy(state);
+  }
+
+  /** Tenants held to the heavy cap now, and borrows waiting for a slot of their tenant. */
+  stats(): { heavyTenants: number; waiting: number } {
+    let heavyTenants = 0;
+    let waiting = 0;
+    for (const state of this.tenants.values()) {
+      if (this.isHeavy(state)) heavyTenants++;
+      waiting += state.waiting.length;
+    }
+    return { heavyTenants, waiting };
+  }
+
+  private capOf(state: TenantState): number {
+    return this.isHeavy(state) ? Math.min(this.limits.maxPerHeavyTenant, this.limits.maxPerTenant) : this.limits.maxPerTenant;
+  }
+
+  private isHeavy(state: TenantState): boolean {
+    return weightedHold(state) >= HEAVY_HOLD_MS;
+  }
+
+  private stateOf(tenant: string): TenantState {
+    let state = this.tenants.get(tenant);
+    const now = Date.now();
+    if (state && state.held === 0 && now - state.lastReleaseAt > FORGET_AFTER_MS) state.held1 = state.held2 = 0;
+    if (state) return state;
+    if (this.tenants.size >= MAX_REMEMBERED) this.forgetIdle(now);
+    state = { held: 0, waiting: [], held1: 0, held2: 0, lastReleaseAt: now };
+    this.tenants.set(tenant, state);
+    return state;
+  }
+
+  private forgetIdle(now: number): void {
+    for (const [tenant, state] of this.tenants) {
+      if (state.held === 0 && now - state.lastReleaseAt > FORGET_AFTER_MS) this.tenants.delete(tenant);
+    }
+  }
+}
+
+function weightedHold(state: TenantState): number {
+  return state.held1 > 0 ? state.held2 / state.held1 : 0;
 }

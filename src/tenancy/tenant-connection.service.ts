@@ -10,7 +10,7 @@ import { PrismaClient } from '../../prisma/generated/tenant-client/client';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { isDatabaseUnavailable } from '../graphql/database-unavailable';
 import { TenantContext } from './tenant-context';
-import { TenantConnectionLimiter } from './tenant-connection-limiter';
+import { TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
 import { tenantIdOfSchema } from './tenant-id.util';
 import { TenantRoles } from './tenant-roles.service';
 import { TenantScopedPool } from './tenant-scoped-pool';
@@ -32,6 +32,11 @@ function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InF
           if (postgresCodeOf(error) === QUERY_CANCELED) {
             throw new AppError(ErrorCode.QUERY_TIMEOUT, "The query ran longer than the tenant's plan allows");
           }
+          if (isTenantBusy(error)) {
+            throw new AppError(ErrorCode.TENANT_BUSY, 'Too many queries of this tenant are waiting for the database; retry later', {
+              retryAfterSeconds: 1,
+            });
+          }
           if (isDatabaseUnavailable(error)) throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable; retry later');
           throw error;
         } finally {
@@ -40,6 +45,15 @@ function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InF
       },
     },
   });
+}
+
+// Prisma wraps what the pool throws; the limiter's error may arrive as itself, as a cause, or only in a message.
+function isTenantBusy(error: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof error !== 'object' || error === null) return false;
+  if (error instanceof TenantBusyError) return true;
+  const { message, cause, meta } = error as { message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown } };
+  if (typeof message === 'string' && message.includes('TENANT_BUSY: tenant ')) return true;
+  return [cause, meta?.driverAdapterError].some((inner) => isTenantBusy(inner, depth + 1));
 }
 
 /** The PostgreSQL SQLSTATE under a Prisma error raised by the pg adapter, if any. */
@@ -64,7 +78,8 @@ interface CachedClient {
 
 /**
  * An LRU of PrismaClients, one per tenant schema, all over the one shared request pool: connections stay bounded by
- * PG_POOL_MAX however many tenants exist, and by TENANT_MAX_CONNECTIONS for any one tenant. Every statement runs
+ * PG_POOL_MAX however many tenants exist, and by TENANT_MAX_CONNECTIONS (TENANT_MAX_HEAVY_CONNECTIONS while its
+ * statements are slow) for any one tenant. Every statement runs
  * as the tenant's PostgreSQL role (TenantScopedPool), so a statement naming another schema is refused by PostgreSQL.
  */
 @Injectable()
@@ -73,14 +88,22 @@ export class TenantConnectionService implements OnApplicationShutdown {
   private readonly draining = new Set<Promise<void>>();
   readonly stats = { hits: 0, misses: 0, evictions: 0 };
 
-  private readonly limiter: TenantConnectionLimiter;
+  readonly limiter: TenantConnectionLimiter;
 
   constructor(
     @Inject(TENANT_POOL) private readonly pool: Pool,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly roles: TenantRoles,
   ) {
-    this.limiter = new TenantConnectionLimiter(config.tenantMaxConnections);
+    // A request's statement waits for its tenant's slot at most as long as its plan would let it run.
+    this.limiter = new TenantConnectionLimiter({
+      maxPerTenant: config.tenantMaxConnections,
+      maxPerHeavyTenant: config.tenantMaxHeavyConnections,
+      maxWaitMs: (tenantId) => {
+        const tenant = TenantContext.current()?.tenant;
+        return tenant?.id === tenantId ? planLimits(tenant.plan).statementTimeoutMs : undefined;
+      },
+    });
     this.clients = new LRUCache<string, CachedClient>({
       max: config.tenantClientCacheSize,
       dispose: (entry, _schema, reason) => {

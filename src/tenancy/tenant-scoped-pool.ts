@@ -122,6 +122,7 @@ export class TenantScopedPool extends Pool {
     let client: PoolClient;
     try {
       client = await this.shared.connect();
+      free.connected();
     } catch (error) {
       free();
       throw error;

@@ -44,10 +44,13 @@ describe('a noisy neighbour over HTTP', () => {
       const noisyResults = await flood;
 
       expect(quietResults.map((res) => codes(res.body))).toEqual(quietResults.map(() => []));
-      // A's own statements were cancelled by its plan's timeout, as typed errors, not 500s.
+      // A's statements that ran were cancelled by its plan's timeout; those that waited as long for one of A's slots
+      // were turned away (A is heavy now: one slot). Typed errors both, never 500s.
       const noisyCodes = new Set(noisyResults.flatMap((res) => codes(res.body)));
-      expect([...noisyCodes]).toEqual(['QUERY_TIMEOUT']);
+      expect([...noisyCodes].sort()).toEqual(['QUERY_TIMEOUT', 'TENANT_BUSY']);
       expect(noisyResults.filter((res) => res.status === 500)).toEqual([]);
+      const busy = noisyResults.find((res) => codes(res.body).includes('TENANT_BUSY'))!;
+      expect(busy.body.errors?.[0]?.extensions?.retryAfterSeconds).toBe(1);
     } finally {
       await lock.query('ROLLBACK');
       lock.release();

@@ -10,6 +10,8 @@ import { newDatabase } from '../factories/database';
 import { codes, gql } from '../factories/http';
 import { metricSample, scrapeMetrics } from '../factories/metrics';
 import { newTenant, TEST_PASSWORD, type TestTenant } from '../factories/tenants';
+import { assertCliBuilt, jsonReport, runTenantsCli } from '../support/tenants-cli';
+import type { FleetMigrationReport } from '../../src/tenancy/fleet-migration-report';
 import { CreateUserDocument, LoginDocument, MeDocument } from '../generated/graphql';
 
 const ADMIN_TOKEN = 'platform-admin-token-for-operations';
@@ -24,9 +26,11 @@ describe('operations: rejection and migration metrics, secrets kept out of logs'
     metricSample(await scrapeMetrics(api.baseUrl, ADMIN_TOKEN), name, labels) ?? 0;
 
   beforeAll(async () => {
+    assertCliBuilt();
     const db = await newDatabase();
     const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'debug', PLATFORM_ADMIN_TOKEN: ADMIN_TOKEN });
-    const app = await createApp(config, { logDestination: { write: (line: string) => void lines.push(line) } });
+    // Every scrape reads the control plane afresh, so a run shows on the next scrape.
+    const app = await createApp(config, { logDestination: { write: (line: string) => void lines.push(line) }, migrationStatusTtlMs: 0 });
     await app.listen(0, '127.0.0.1');
     const port = (app.getHttpServer().address() as { port: number }).port;
     api = { app, config, db, port, baseUrl: `http://127.0.0.1:${port}`, close: async () => (await app.close(), await db.drop()) };
@@ -78,6 +82,41 @@ describe('operations: rejection and migration metrics, secrets kept out of logs'
     expect(failed.totals.failed).toBe(tenants.length);
     expect(await metric('tenantry_tenant_migrations_applied_total')).toBe(tenants.length);
     expect(await metric('tenantry_tenant_migration_failures_total')).toBe(tenants.length);
+  });
+
+  it('reports the fleet migration state that runs of the CLI, in another process, leave in the control plane', async () => {
+    // The previous test left every tenant failed at 20990102000000_ops_broken, through the in-process runner.
+    expect(await metric('tenantry_tenants_by_migration_state', { state: 'failed' })).toBe(tenants.length);
+    expect(await metric('tenantry_fleet_migration_last_run_tenants', { outcome: 'failed' })).toBe(tenants.length);
+    const inProcess = await metric('tenantry_tenant_migrations_applied_total');
+
+    await writeFile(join(migrationsDir, '20990102000000_ops_broken', 'migration.sql'), 'ALTER TABLE "OpsExtra" ADD COLUMN x integer;\n');
+    const before = Date.now() / 1000;
+    const fixed = await runTenantsCli(api.db.url, ['migrate', '--migrations-dir', migrationsDir, '--json']);
+    expect(fixed.code).toBe(0);
+    expect(jsonReport<FleetMigrationReport>(fixed).totals.migrated).toBe(tenants.length);
+    // Newer than the migrations this API ships, yet reached: current.
+    expect(await metric('tenantry_tenants_by_migration_state', { state: 'current' })).toBe(tenants.length);
+    expect(await metric('tenantry_tenants_by_migration_state', { state: 'failed' })).toBe(0);
+    expect(await metric('tenantry_tenants_by_migration_state', { state: 'pending' })).toBe(0);
+    expect(await metric('tenantry_fleet_migration_last_run_tenants', { outcome: 'migrated' })).toBe(tenants.length);
+    expect(await metric('tenantry_fleet_migration_last_run_tenants', { outcome: 'failed' })).toBe(0);
+    expect(await metric('tenantry_fleet_migration_last_run_applied')).toBe(tenants.length);
+    expect(await metric('tenantry_fleet_migration_last_run_timestamp_seconds')).toBeGreaterThanOrEqual(Math.floor(before));
+    expect(await metric('tenantry_fleet_migration_status_up')).toBe(1);
+
+    await mkdir(join(migrationsDir, '20990103000000_cli_broken'));
+    await writeFile(join(migrationsDir, '20990103000000_cli_broken', 'migration.sql'), 'ALTER TABLE "NoSuchTable" ADD COLUMN y integer;\n');
+    const broken = await runTenantsCli(api.db.url, ['migrate', '--migrations-dir', migrationsDir, '--canary', '1', '--json']);
+    expect(broken.code).not.toBe(0);
+    expect(jsonReport<FleetMigrationReport>(broken).totals.failed).toBe(1);
+    expect(await metric('tenantry_tenants_by_migration_state', { state: 'failed' })).toBe(1);
+    expect(await metric('tenantry_tenants_by_migration_state', { state: 'current' })).toBe(tenants.length - 1);
+    expect(await metric('tenantry_fleet_migration_last_run_tenants', { outcome: 'failed' })).toBe(1);
+    expect(await metric('tenantry_fleet_migration_last_run_tenants', { outcome: 'skipped' })).toBe(tenants.length - 1);
+    expect(await metric('tenantry_fleet_migration_last_run_halted')).toBe(1);
+    // The CLI's runs are not this process's: its in-process counter did not move.
+    expect(await metric('tenantry_tenant_migrations_applied_total')).toBe(inProcess);
   });
 
   it('keeps passwords out of the logs, of failed logins and of rejected input alike', async () => {

@@ -147,7 +147,7 @@ describe('database-enforced tenant isolation (a PostgreSQL role per tenant)', ()
     const scoped = new TenantScopedPool(
       runtimePool,
       { tenantId: a.id, role: roleOf(a), schema: b.schemaName, statementTimeoutMs: () => undefined },
-      new TenantConnectionLimiter(1),
+      new TenantConnectionLimiter({ maxPerTenant: 1, maxPerHeavyTenant: 1 }),
     );
     const client = new PrismaClient({ adapter: new PrismaPg(scoped, { schema: b.schemaName, disposeExternalPool: false }) });
     try {
