@@ -66,7 +66,8 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
     servers.push(nodeHttp);
     const apollo = await startServer('bare Apollo', SCRIPTS.apollo, env);
     servers.push(apollo);
-    const tenantry = await startServer('Tenantry', SCRIPTS.tenantry, env);
+    const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+    const tenantry = await startServer('Tenantry', SCRIPTS.tenantry, env, profile);
     servers.push(tenantry);
     const inProcess = (work: () => Promise<unknown>) => (durationMs: number) => runInProcess({ connections: options.connections, durationMs }, work);
     const targets = {

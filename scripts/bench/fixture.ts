@@ -32,6 +32,8 @@ export interface BenchOptions {
   cacheSize: number;
   memoryClients: number;
   concurrencies: number[];
+  /** Where P1's Tenantry process writes its V8 CPU profile (`--cpu-prof`), if anywhere. */
+  cpuProfileDir?: string;
 }
 
 export interface Fixture {
