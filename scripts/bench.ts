@@ -1,5 +1,7 @@
 // `npm run bench -- [api] [tenants] [memory] [fleet] [--tenants N] [--duration S] [--rounds R] [--connections C] [--zipf s]
-//   [--pool P] [--cache K] [--memory-clients M] [--concurrency 1,2,4,8] [--json]` — no scenario means all four.
+//   [--pool P] [--cache K] [--memory-clients M] [--concurrency 1,2,4,8] [--cpu-prof DIR] [--compare DIST] [--json]` — no scenario means all.
+// --cpu-prof writes a V8 CPU profile of the P1 Tenantry process to DIR when it stops; --compare DIST adds another
+// build's Tenantry (e.g. main's dist/) to P1's interleaved rounds.
 // One fresh database per run with N provisioned tenants; every figure is compared with a baseline measured in the
 // same run. Tables (or one JSON object with --json) on stdout, progress on stderr.
 import 'reflect-metadata';
@@ -58,6 +60,8 @@ async function main(argv: string[]): Promise<void> {
     'memory-clients': { type: 'string' },
     concurrency: { type: 'string' },
     json: { type: 'boolean' },
+    'cpu-prof': { type: 'string' },
+    compare: { type: 'string' },
   });
   const unknown = positionals.filter((p) => !(SCENARIOS as readonly string[]).includes(p));
   if (unknown.length > 0) throw new UsageError(`Unknown scenario(s) ${unknown.join(', ')}; available: ${SCENARIOS.join(', ')}`);
@@ -72,6 +76,8 @@ async function main(argv: string[]): Promise<void> {
     cacheSize: positiveInt('cache', values.cache, 100),
     memoryClients: positiveInt('memory-clients', values['memory-clients'], 200),
     concurrencies: (values.concurrency ?? '1,2,4,8').split(',').map((c) => positiveInt('concurrency', c, 1)),
+    cpuProfileDir: values['cpu-prof'],
+    compareBuild: values.compare,
   };
   if (!Number.isFinite(options.zipf) || options.zipf < 0) throw new UsageError('--zipf must be a number ≥ 0');
 

@@ -2,7 +2,8 @@
 // run with the same pool size, concurrency, keep-alive and tenant distribution.
 import { Pool } from 'pg';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
-import { interleaved, runInProcess, runLoad, sequentialClient, zipfSampler, type LoadResult } from './load';
+import { join } from 'node:path';
+import { interleaved, runInProcess, runLoad, sequentialClient, zipfSampler, type LoadResult, type Sample } from './load';
 import { prismaAlone } from './prisma-baseline';
 import { projectsPage } from './projects-sql';
 import { fixed, log, round, table } from './report';
@@ -11,7 +12,7 @@ import { SCRIPTS, startServer, type Server } from './servers';
 
 export interface ApiResult {
   scenario: 'P1 projects(first: 20) with owners';
-  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'tenantry', LoadResult>;
+  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'tenantry', LoadResult> & { compared?: LoadResult };
   ratios: { tenantryVsRawPg: number; tenantryVsBareApollo: number; tenantryVsNodeHttp: number; tenantryVsPrisma: number };
 }
 
@@ -22,6 +23,10 @@ const ROWS = [
   ['prisma', '(d) Prisma alone, in-process'],
   ['tenantry', '(e) Tenantry'],
 ] as const;
+
+function rowsOf(results: ApiResult['results']): (readonly [keyof ApiResult['results'], string])[] {
+  return results.compared ? [...ROWS, ['compared', '(f) Tenantry, the --compare build'] as const] : [...ROWS];
+}
 
 /** Drives `server` with projects(first: 20) for tenants drawn from `pick`. */
 export function loadServer(server: Server, fixture: Fixture, pick: () => number, options: BenchOptions, durationMs = options.durationMs, auth = true) {
@@ -66,19 +71,27 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
     servers.push(nodeHttp);
     const apollo = await startServer('bare Apollo', SCRIPTS.apollo, env);
     servers.push(apollo);
-    const tenantry = await startServer('Tenantry', SCRIPTS.tenantry, env);
+    const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+    const tenantry = await startServer('Tenantry', SCRIPTS.tenantry, env, profile);
     servers.push(tenantry);
     const inProcess = (work: () => Promise<unknown>) => (durationMs: number) => runInProcess({ connections: options.connections, durationMs }, work);
-    const targets = {
+    // `--compare DIR`: another build of Tenantry (its dist/) in the same rounds, for a before/after on a busy machine.
+    const compared = options.compareBuild
+      ? await startServer(`Tenantry (${options.compareBuild})`, join(options.compareBuild, 'src/main.js'), env)
+      : undefined;
+    if (compared) servers.push(compared);
+    const targets: Record<string, (ms: number) => Promise<Sample>> = {
       rawPg: inProcess(() => projectsPage(pool, schemas[pick()], 20)),
       prisma: inProcess(() => prisma.page(schemas[pick()])),
       nodeHttp: (ms: number) => loadServer(nodeHttp, fixture, pick, options, ms, false),
       bareApollo: (ms: number) => loadServer(apollo, fixture, pick, options, ms, false),
       tenantry: (ms: number) => loadServer(tenantry, fixture, pick, options, ms),
+      ...(compared && { compared: (ms: number) => loadServer(compared, fixture, pick, options, ms) }),
     };
 
     log('P1: warming up (the hot tenants first, then each target under load)…');
     await touchTenants(tenantry, fixture, options.cacheSize);
+    if (compared) await touchTenants(compared, fixture, options.cacheSize);
     for (const schema of schemas.slice(0, options.cacheSize)) await prisma.page(schema);
     for (const [name, target] of Object.entries(targets)) {
       const warm = await target(Math.min(options.durationMs / 2, 3000));
@@ -89,8 +102,8 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
       `P1: measuring ${options.durationMs / 1000} s each in ${options.rounds} interleaved rounds, ${options.connections} connections, ` +
         `pool ${options.pool}, ${fixture.tenants.length} tenants (Zipf ${options.zipf})`,
     );
-    const results = await interleaved(targets, options.durationMs, options.rounds, (n) => log(`  round ${n}/${options.rounds}`));
-    for (const [key, name] of ROWS) log(`  ${name}: ${results[key].rps.toFixed(0)} req/s`);
+    const results = (await interleaved(targets, options.durationMs, options.rounds, (n) => log(`  round ${n}/${options.rounds}`))) as ApiResult['results'];
+    for (const [key, name] of rowsOf(results)) log(`  ${name}: ${results[key]!.rps.toFixed(0)} req/s`);
     const t = results.tenantry.rps;
     return {
       scenario: 'P1 projects(first: 20) with owners',
@@ -113,8 +126,8 @@ export function apiTable(result: ApiResult): string {
   const { rawPg, bareApollo } = result.results;
   return table(
     ['target', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', '÷ raw pg:', '÷ bare Apollo:'],
-    ROWS.map(([key, name]) => {
-      const r = result.results[key];
+    rowsOf(result.results).map(([key, name]) => {
+      const r = result.results[key]!;
       return [name, fixed(r.rps, 0), fixed(r.p50), fixed(r.p99), r.errors, fixed(r.rps / rawPg.rps), fixed(r.rps / bareApollo.rps)];
     }),
   );

@@ -32,6 +32,10 @@ export interface BenchOptions {
   cacheSize: number;
   memoryClients: number;
   concurrencies: number[];
+  /** Where P1's Tenantry process writes its V8 CPU profile (`--cpu-prof`), if anywhere. */
+  cpuProfileDir?: string;
+  /** Another build's dist/ directory whose Tenantry P1 measures beside this one (`--compare`). */
+  compareBuild?: string;
 }
 
 export interface Fixture {

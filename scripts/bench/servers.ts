@@ -18,10 +18,10 @@ export const SCRIPTS = {
   nodeHttp: join(__dirname, 'node-http-baseline.js'),
 };
 
-/** Starts `script` on a free port and resolves once it answers HTTP. */
-export async function startServer(name: string, script: string, env: NodeJS.ProcessEnv): Promise<Server> {
+/** Starts `script` (with node's `nodeArgs`) on a free port and resolves once it answers HTTP. */
+export async function startServer(name: string, script: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [script], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, script], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const server: Server = {
     name,

@@ -1,4 +1,5 @@
 import type { ApolloDriverConfig } from '@nestjs/apollo';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLFormattedError } from 'graphql';
 import type { AppConfig } from '../config/config';
 import { formatError } from './error-formatter';
@@ -15,6 +16,8 @@ export function hardenedApolloOptions(config: AppConfig): ApolloDriverConfig {
     nodeEnv: config.nodeEnv,
     // No landing page anywhere; no introspection and no "Did you mean …" hints in production.
     playground: false,
+    // Nothing sets cache hints: without the default cache-control plugin no resolver is wrapped to collect them.
+    plugins: [ApolloServerPluginCacheControlDisabled()],
     introspection: !production,
     hideSchemaDetailsFromClientErrors: production,
     includeStacktraceInErrorResponses: false,

@@ -2,6 +2,7 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Module } from '@nestjs/common';
 import { ModulesContainer } from '@nestjs/core';
 import { GraphQLModule as NestGraphQLModule } from '@nestjs/graphql';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLFormattedError } from 'graphql';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -26,6 +27,8 @@ import { reachableTypesOnly, tenantApiModules } from './separate-endpoint';
         nodeEnv: config.nodeEnv,
         // No landing page in any environment; no introspection and no "Did you mean …" hints in production.
         playground: false,
+        // Nothing sets cache hints: without the default cache-control plugin no resolver is wrapped to collect them.
+        plugins: [ApolloServerPluginCacheControlDisabled()],
         introspection: config.nodeEnv !== 'production',
         hideSchemaDetailsFromClientErrors: config.nodeEnv === 'production',
         includeStacktraceInErrorResponses: false,

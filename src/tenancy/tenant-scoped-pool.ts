@@ -1,6 +1,8 @@
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import { quoteIdentifier } from './tenant-id.util';
+import type { ScopedConnection } from './operation-transaction';
 import type { TenantConnectionLimiter } from './tenant-connection-limiter';
+import { TenantContext } from './tenant-context';
 
 /** Who a tenant's statements run as, and for how long at most. */
 export interface TenantScope {
@@ -21,7 +23,7 @@ type QueryArgs = [QueryConfig | string, unknown[]?];
  * connections of its own and is never ended.
  */
 export class TenantScopedPool extends Pool {
-  private readonly preambleSql: (timeout: number | undefined) => string;
+  private readonly preambleSql: (timeout: number | undefined, readOnly: boolean) => string;
 
   constructor(
     private readonly shared: Pool,
@@ -30,26 +32,23 @@ export class TenantScopedPool extends Pool {
   ) {
     super({ max: 1 });
     const setRole = `SET LOCAL ROLE ${quoteIdentifier(scope.role)}; SET LOCAL search_path TO ${quoteIdentifier(scope.schema)}`;
-    this.preambleSql = (timeout) =>
-      `BEGIN; ${setRole}` + (timeout === undefined ? '' : `; SET LOCAL statement_timeout = ${Math.floor(timeout)}`);
+    this.preambleSql = (timeout, readOnly) =>
+      `BEGIN${readOnly ? ' READ ONLY' : ''}; ${setRole}` + (timeout === undefined ? '' : `; SET LOCAL statement_timeout = ${Math.floor(timeout)}`);
   }
 
   /** The statement that opens a transaction of this tenant. */
-  preamble(): string {
-    return this.preambleSql(this.scope.statementTimeoutMs());
+  preamble(readOnly = false): string {
+    return this.preambleSql(this.scope.statementTimeoutMs(), readOnly);
   }
 
-  // A statement outside a Prisma transaction: a transaction of its own, three round trips on one connection.
+  // A statement outside a Prisma transaction: in the operation's shared transaction when there is one (a GraphQL
+  // query), otherwise a transaction of its own, three round trips on one connection.
   override async query(...args: unknown[]): Promise<any> {
     const [config, values] = args as QueryArgs;
-    const { client, done } = await this.borrow();
-    try {
-      await this.open(client, (text) => client.query(text));
-    } catch (error) {
-      // Should the preamble fail, the statement is never sent (it would run under another role).
-      done(error as Error);
-      throw error;
-    }
+    const shared = TenantContext.current()?.operationTransaction;
+    if (shared?.joins(this)) return shared.run(this, (client) => client.query(config as QueryConfig, values));
+    // Should the preamble fail, the statement is never sent (it would run under another role).
+    const { client, done } = await this.begin(false);
     let result: unknown;
     let failed: { error: unknown } | undefined;
     try {
@@ -67,6 +66,18 @@ export class TenantScopedPool extends Pool {
     done();
     if (failed) throw failed.error;
     return result;
+  }
+
+  /** Borrows a connection and opens a transaction of this tenant on it; the caller ends it and calls `done`. */
+  async begin(readOnly: boolean): Promise<ScopedConnection> {
+    const connection = await this.borrow();
+    try {
+      await this.open(connection.client, (text) => connection.client.query(text), readOnly);
+    } catch (error) {
+      connection.done(error as Error);
+      throw error;
+    }
+    return connection;
   }
 
   // A Prisma transaction: its BEGIN becomes the preamble; any statement outside BEGIN … COMMIT/ROLLBACK is refused.
@@ -102,14 +113,14 @@ export class TenantScopedPool extends Pool {
   // invalidation being sent (inside CommitTransaction) could be refused, and the request path reads a tenant as ACTIVE
   // only after that. Until the CI failure is understood, a second attempt in a new transaction stays as the guard;
   // a real denial fails again and surfaces.
-  private async open<T>(client: PoolClient, send: (preamble: string) => Promise<T>): Promise<T> {
+  private async open<T>(client: PoolClient, send: (preamble: string) => Promise<T>, readOnly = false): Promise<T> {
     try {
-      return await send(this.preamble());
+      return await send(this.preamble(readOnly));
     } catch (error) {
       const { code, message } = error as { code?: string; message?: string };
       if (code !== '42501' || !message?.startsWith('permission denied to set role')) throw error;
       await client.query('ROLLBACK');
-      return send(this.preamble());
+      return send(this.preamble(readOnly));
     }
   }
 
@@ -117,7 +128,7 @@ export class TenantScopedPool extends Pool {
     // The shared pool is the application's to end, never a tenant client's.
   }
 
-  private async borrow(): Promise<{ client: PoolClient; done: (error?: Error | boolean) => void }> {
+  private async borrow(): Promise<ScopedConnection> {
     const free = await this.limiter.acquire(this.scope.tenantId);
     let client: PoolClient;
     try {

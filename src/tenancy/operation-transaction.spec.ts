@@ -1,0 +1,63 @@
+import type { PoolClient } from 'pg';
+import { OperationTransaction, type ScopedTransactionOpener } from './operation-transaction';
+
+/** An opener whose connections record the SQL they are sent; a statement containing FAIL is refused. */
+function recordingOpener() {
+  const log: string[] = [];
+  const released: (Error | boolean | undefined)[] = [];
+  const opener: ScopedTransactionOpener = {
+    begin: async (readOnly) => {
+      log.push(readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
+      const client = {
+        query: async (sql: string) => {
+          log.push(sql);
+          if (sql.includes('FAIL')) throw new Error('refused');
+          return { rows: [sql] };
+        },
+      } as unknown as PoolClient;
+      return { client, done: (error) => void released.push(error) };
+    },
+  };
+  return { opener, log, released };
+}
+
+describe('OperationTransaction', () => {
+  it('runs concurrent statements one after another in one read-only transaction, committed by end()', async () => {
+    const { opener, log, released } = recordingOpener();
+    const transaction = new OperationTransaction();
+    const results = await Promise.all(['SELECT 1', 'SELECT 2', 'SELECT 3'].map((sql) => transaction.run(opener, (c) => c.query(sql))));
+    expect(results.map((r) => r.rows[0])).toEqual(['SELECT 1', 'SELECT 2', 'SELECT 3']);
+    expect(released).toEqual([]);
+    await transaction.end();
+    expect(log).toEqual(['BEGIN READ ONLY', 'SELECT 1', 'SELECT 2', 'SELECT 3', 'COMMIT']);
+    expect(released).toEqual([undefined]);
+    expect(transaction.joins(opener)).toBe(false);
+  });
+
+  it('rolls back after a failed statement and opens a new transaction for the next one', async () => {
+    const { opener, log, released } = recordingOpener();
+    const transaction = new OperationTransaction();
+    const failed = transaction.run(opener, (c) => c.query('SELECT FAIL'));
+    const next = transaction.run(opener, (c) => c.query('SELECT 2'));
+    await expect(failed).rejects.toThrow('refused');
+    await expect(next).resolves.toEqual({ rows: ['SELECT 2'] });
+    await transaction.end();
+    expect(log).toEqual(['BEGIN READ ONLY', 'SELECT FAIL', 'ROLLBACK', 'BEGIN READ ONLY', 'SELECT 2', 'COMMIT']);
+    expect(released).toEqual([undefined, undefined]);
+  });
+
+  it("takes only the first tenant pool's statements and opens nothing when none ran", async () => {
+    const first = recordingOpener();
+    const second = recordingOpener();
+    const transaction = new OperationTransaction();
+    expect(transaction.joins(second.opener)).toBe(true);
+    await transaction.run(first.opener, (c) => c.query('SELECT 1'));
+    expect(transaction.joins(first.opener)).toBe(true);
+    expect(transaction.joins(second.opener)).toBe(false);
+    await transaction.end();
+
+    const unused = new OperationTransaction();
+    await unused.end();
+    expect(first.log).toEqual(['BEGIN READ ONLY', 'SELECT 1', 'COMMIT']);
+  });
+});
