@@ -1,5 +1,5 @@
 import { Global, Inject, Module, OnModuleInit } from '@nestjs/common';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
@@ -22,6 +22,13 @@ export class ControlPlaneModule implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await migrateControlPlane(this.pool, this.config.paths.controlMigrations);
+    // The migration lock is session state: behind a pooler it needs the direct URL.
+    if (!this.config.databaseDirectUrl) return void (await migrateControlPlane(this.pool, this.config.paths.controlMigrations));
+    const direct = new Pool({ connectionString: this.config.databaseDirectUrl, max: 1, application_name: 'tenantry-migrate' });
+    try {
+      await migrateControlPlane(direct, this.config.paths.controlMigrations);
+    } finally {
+      await direct.end();
+    }
   }
 }

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache';
 import { Client } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { directDatabaseUrl } from '../database/database-roles';
 import { REDIS } from '../database/database.module';
 import type { TenantRecord } from './tenant-record';
 import { TenantRegistryRepository } from './tenant-registry.repository';
@@ -109,7 +110,7 @@ export class TenantRegistry implements OnModuleInit, OnApplicationShutdown {
 
   // A dedicated connection (not from the pool): LISTEN is session state.
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: this.config.databaseUrl, application_name: 'tenantry-listener' });
+    const client = new Client({ connectionString: directDatabaseUrl(this.config), application_name: 'tenantry-listener' });
     client.on('notification', (message) => {
       const payload = message.payload;
       if (payload?.startsWith(DOMAIN_CHANGED_PREFIX)) this.invalidateDomain(payload.slice(DOMAIN_CHANGED_PREFIX.length));

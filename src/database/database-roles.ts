@@ -60,3 +60,10 @@ export function derivedRuntimePassword(adminUrl: string, role: string): string |
 export function runtimeRoleOf(config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl' | 'databaseRuntimeUrl'>): string {
   return decodeURIComponent(new URL(runtimeDatabaseUrl(config)).username);
 }
+
+/** The primary without a pooler: DATABASE_DIRECT_URL, else DATABASE_URL. Session state (locks, LISTEN) goes here. */
+export function directDatabaseUrl(config: Pick<AppConfig, 'databaseUrl' | 'databaseDirectUrl'>): string {
+  const url = config.databaseDirectUrl ?? config.databaseUrl;
+  if (!url) throw new Error('The database URL must be resolved before the app starts');
+  return url;
+}

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { directDatabaseUrl } from '../database/database-roles';
 import { SHARED_POOL } from '../database/database.module';
 import type { TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
@@ -241,9 +242,9 @@ export class FleetMigrator {
     }
   }
 
+  // A session lock: never through a pooler in transaction mode.
   private databaseUrl(): string {
-    if (!this.config.databaseUrl) throw new Error('The database URL must be resolved before migrating');
-    return this.config.databaseUrl;
+    return directDatabaseUrl(this.config);
   }
 }
 
