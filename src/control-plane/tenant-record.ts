@@ -11,6 +11,8 @@ export interface TenantRecord {
   status: TenantStatus;
   plan: TenantPlan;
   schemaName: string;
+  /** The configured database holding the schema (PRIMARY_DATABASE unless placed elsewhere). */
+  database: string;
   deletedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
+import { PRIMARY_DATABASE } from '../config/config';
 import { SHARED_POOL } from '../database/database.module';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { quoteIdentifier } from '../tenancy/tenant-id.util';
 import { CONTROL_SCHEMA } from './control-plane-migrator';
 import type { TenantPlan, TenantRecord, TenantStatus } from './tenant-record';
 
-const COLUMNS = `id, name, status, plan, schema_name, deleted_at, created_at, updated_at`;
+const COLUMNS = `id, name, status, plan, schema_name, database, deleted_at, created_at, updated_at`;
 const TENANTS = `${CONTROL_SCHEMA}.tenants`;
 
 interface TenantRow {
@@ -15,6 +16,7 @@ interface TenantRow {
   status: TenantStatus;
   plan: TenantPlan;
   schema_name: string;
+  database: string;
   deleted_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -27,6 +29,7 @@ function toRecord(row: TenantRow): TenantRecord {
     status: row.status,
     plan: row.plan,
     schemaName: row.schema_name,
+    database: row.database,
     deletedAt: row.deleted_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -155,13 +158,13 @@ export class TenantRegistryRepository {
   }
 
   async create(
-    tenant: { id: string; name: string; plan: TenantPlan; schemaName: string },
+    tenant: { id: string; name: string; plan: TenantPlan; schemaName: string; database?: string },
     db: Queryable = this.crossTenantPool,
   ): Promise<TenantRecord> {
     const { rows } = await db.query<TenantRow>(
-      `INSERT INTO ${TENANTS} (id, name, plan, schema_name, status) VALUES ($1, $2, $3, $4, 'PROVISIONING')
+      `INSERT INTO ${TENANTS} (id, name, plan, schema_name, database, status) VALUES ($1, $2, $3, $4, $5, 'PROVISIONING')
        RETURNING ${COLUMNS}`,
-      [tenant.id, tenant.name, tenant.plan, tenant.schemaName],
+      [tenant.id, tenant.name, tenant.plan, tenant.schemaName, tenant.database ?? PRIMARY_DATABASE],
     );
     return toRecord(rows[0]);
   }

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Client } from 'pg';
-import type { AppConfig } from '../config/config';
+import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { directDatabaseUrl } from '../database/database-roles';
 import { REDIS } from '../database/database.module';
@@ -150,6 +150,8 @@ function reviveTenant(json: string): Cached {
   return {
     tenant: {
       ...tenant,
+      // Cached by an instance older than placement.
+      database: tenant.database ?? PRIMARY_DATABASE,
       deletedAt: tenant.deletedAt ? new Date(tenant.deletedAt) : null,
       createdAt: new Date(tenant.createdAt),
       updatedAt: new Date(tenant.updatedAt),
