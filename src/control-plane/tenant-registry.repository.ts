@@ -239,15 +239,16 @@ export class TenantRegistryRepository {
 
   /**
    * Drops the tenant's schema and its registry row (domains and summary cascade) in the caller's transaction.
-   * Refuses while a create of the same id holds its provisioning lock.
+   * Refuses while a create of the same id holds its provisioning lock. A schema on another database than the
+   * primary is dropped through `schemaDb` (its own commit, before the registry's).
    */
-  async deleteWithSchema(tenant: TenantRecord, db: PoolClient): Promise<void> {
+  async deleteWithSchema(tenant: TenantRecord, db: PoolClient, schemaDb: Queryable = db): Promise<void> {
     const { rows } = await db.query<{ locked: boolean }>(
       `SELECT pg_try_advisory_xact_lock(hashtext('tenantry:tenant'), hashtext($1)) AS locked`,
       [tenant.id],
     );
     if (!rows[0].locked) throw new AppError(ErrorCode.CONFLICT, `Tenant "${tenant.id}" is being provisioned by another process`);
-    await db.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(tenant.schemaName)} CASCADE`);
+    await schemaDb.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(tenant.schemaName)} CASCADE`);
     await db.query(`DELETE FROM ${TENANTS} WHERE id = $1`, [tenant.id]);
   }
 

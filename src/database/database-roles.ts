@@ -67,3 +67,24 @@ export function directDatabaseUrl(config: Pick<AppConfig, 'databaseUrl' | 'datab
   if (!url) throw new Error('The database URL must be resolved before the app starts');
   return url;
 }
+
+/**
+ * The runtime URL of a placement database whose owner URL is `adminUrl`: the same runtime role on that server.
+ * With DATABASE_RUNTIME_URL, its user and password; otherwise the derived role and a password derived from `adminUrl`.
+ */
+export function runtimeUrlFor(
+  config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl' | 'databaseRuntimeUrl'>,
+  adminUrl: string,
+): string {
+  const url = new URL(adminUrl);
+  if (config.databaseRuntimeUrl) {
+    const runtime = new URL(config.databaseRuntimeUrl);
+    url.username = runtime.username;
+    url.password = runtime.password;
+    return url.toString();
+  }
+  const role = runtimeRoleName(rolePrefixOf(config));
+  url.username = role;
+  url.password = derivedRuntimePassword(adminUrl, role) ?? '';
+  return url.toString();
+}

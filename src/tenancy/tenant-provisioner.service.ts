@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import type { AppConfig } from '../config/config';
+import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { DatabasePools } from '../database/database-pools';
 import { SHARED_POOL } from '../database/database.module';
 import { TENANT_PLANS, type TenantPlan, type TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
@@ -18,6 +19,8 @@ export interface NewTenant {
   plan?: TenantPlan;
   adminEmail: string;
   adminPassword: string;
+  /** The placement database (a DATABASES name); the primary when absent. */
+  database?: string;
 }
 
 export type ProvisioningStep = 'register' | 'schema' | 'migrations' | 'admin' | 'activate';
@@ -30,7 +33,9 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /**
  * Creates tenants all-or-nothing: the schema, its migrations, the admin user and the ACTIVE status commit in
- * one transaction, so a failure — or a SIGKILL — at any point leaves no schema and no ACTIVE row.
+ * one transaction, so a failure — or a SIGKILL — at any point leaves no schema and no ACTIVE row. On another
+ * database than the primary, the schema's transaction commits just before the registry's: a failure in between
+ * drops the schema, a kill leaves a PROVISIONING row whose cleanup drops it.
  */
 @Injectable()
 export class TenantProvisioner implements OnApplicationBootstrap {
@@ -42,6 +47,7 @@ export class TenantProvisioner implements OnApplicationBootstrap {
     private readonly registry: TenantRegistryRepository,
     private readonly connections: TenantConnectionService,
     private readonly roles: TenantRoles,
+    private readonly pools: DatabasePools,
     @Optional() @Inject(PROVISIONING_FAULTS) private readonly faults?: ProvisioningFaults,
   ) {}
 
@@ -52,7 +58,9 @@ export class TenantProvisioner implements OnApplicationBootstrap {
 
   async create(input: NewTenant): Promise<TenantRecord> {
     const plan = input.plan ?? 'free';
+    const database = input.database ?? PRIMARY_DATABASE;
     validate(input, plan);
+    this.pools.check(database);
     const email = input.adminEmail.toLowerCase();
     // argon2 runs on libuv's thread pool while the schema is built; awaited just before the admin row needs it.
     const passwordHash = hashPassword(input.adminPassword);
@@ -62,6 +70,8 @@ export class TenantProvisioner implements OnApplicationBootstrap {
 
     const client = await this.pool.connect();
     let registered = false;
+    let placed: PoolClient | undefined;
+    let placedCommitted = false;
     try {
       await this.lockTenant(client, input.id);
       const existing = await this.registry.getById(input.id, client);
@@ -70,33 +80,45 @@ export class TenantProvisioner implements OnApplicationBootstrap {
 
       // On the connection already held (before BEGIN, so it commits at once): a second pool connection per
       // create would deadlock PG_POOL_MAX concurrent creates, each holding one and waiting for another.
-      await this.registry.create({ id: input.id, name: input.name, plan, schemaName: schema }, client);
+      await this.registry.create({ id: input.id, name: input.name, plan, schemaName: schema, database }, client);
       registered = true;
       await this.fault('register', input.id);
 
       await client.query('BEGIN');
-      await client.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
+      if (database !== PRIMARY_DATABASE) {
+        placed = await this.pools.owner(database).connect();
+        await placed.query('BEGIN');
+      }
+      const target = placed ?? client;
+      await target.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
       await this.fault('schema', input.id);
-      const applied = await applyMigrationsInTransaction(client, schema, migrations);
-      await this.roles.ensureTenantRole(client, input.id, schema);
+      const applied = await applyMigrationsInTransaction(target, schema, migrations);
+      await this.roles.ensureTenantRole(target, input.id, schema);
       await this.fault('migrations', input.id);
-      await client.query(
+      await target.query(
         `INSERT INTO ${quoteIdentifier(schema)}."User" (id, email, "passwordHash", role, "createdAt", "updatedAt")
          VALUES (gen_random_uuid(), $1, $2, 'ADMIN', now(), now())`,
         [email, await passwordHash],
       );
       await this.fault('admin', input.id);
+      if (placed) {
+        await placed.query('COMMIT');
+        placedCommitted = true;
+      }
       await this.registry.recordMigrations(input.id, applied.at(-1) ?? null, applied.length, client);
       await this.registry.updateStatus(input.id, 'ACTIVE', client);
       await this.fault('activate', input.id);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
+      await placed?.query('ROLLBACK').catch(() => undefined);
+      if (placed && placedCommitted) await this.dropPlacedSchema(placed, input.id, schema).catch(() => undefined);
       if (registered) await this.registry.delete(input.id, client).catch(() => undefined);
       throw error;
     } finally {
       await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
       client.release();
+      placed?.release();
     }
     const tenant = await this.registry.getById(input.id);
     if (!tenant) throw new Error(`Tenant ${input.id} vanished after provisioning`);
@@ -137,9 +159,21 @@ export class TenantProvisioner implements OnApplicationBootstrap {
 
   private async dropLeftover(client: PoolClient, tenant: TenantRecord): Promise<void> {
     this.connections.release(tenant.schemaName);
-    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(tenant.schemaName)} CASCADE`);
-    await this.roles.dropTenantRole(client, tenant.id);
+    if (tenant.database === PRIMARY_DATABASE) await this.dropPlacedSchema(client, tenant.id, tenant.schemaName);
+    else {
+      const placed = await this.pools.owner(tenant.database).connect();
+      try {
+        await this.dropPlacedSchema(placed, tenant.id, tenant.schemaName);
+      } finally {
+        placed.release();
+      }
+    }
     await this.registry.delete(tenant.id, client);
+  }
+
+  private async dropPlacedSchema(client: PoolClient, tenantId: string, schema: string): Promise<void> {
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
+    await this.roles.dropTenantRole(client, tenantId);
   }
 
   private async fault(step: ProvisioningStep, tenantId: string): Promise<void> {
