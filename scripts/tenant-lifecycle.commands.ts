@@ -116,6 +116,7 @@ function formatOverview({ tenant, domains, migrations, audit }: TenantOverview):
     `status      ${tenant.status}`,
     `plan        ${tenant.plan}`,
     `schema      ${tenant.schemaName}`,
+    `database    ${tenant.database}`,
     `created     ${tenant.createdAt.toISOString()}`,
     `updated     ${tenant.updatedAt.toISOString()}`,
     ...(tenant.deletedAt ? [`deleted     ${tenant.deletedAt.toISOString()}`] : []),

@@ -1,6 +1,6 @@
 // Tenant administration CLI: `npm run tenants -- <command>`. Parses arguments and calls services in src/.
 import 'reflect-metadata';
-import { ConfigError } from '../src/config/config';
+import { ConfigError, loadConfig, PRIMARY_DATABASE } from '../src/config/config';
 import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-record';
 import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.repository';
 import { AppError, type FieldError } from '../src/graphql/app-error';
@@ -17,6 +17,7 @@ import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, restore, resume, show
 const USAGE = `Usage: npm run tenants -- <command>
 
   create <id> --name <name> --admin-email <email> (--admin-password <p> | --admin-password-stdin) [--plan ${TENANT_PLANS.join('|')}]
+         [--database <name>]      place the schema on a DATABASES database (default: primary)
   list [--json]
 ${LIFECYCLE_USAGE}${PURGE_USAGE}${MIGRATE_USAGE}
 ${STATUS_USAGE}
@@ -57,8 +58,14 @@ async function create(args: string[]): Promise<number> {
     'admin-password': { type: 'string' },
     'admin-password-stdin': { type: 'boolean' },
     plan: { type: 'string' },
+    database: { type: 'string' },
   });
   const [id] = positionals;
+  const database = values.database;
+  const databases = [PRIMARY_DATABASE, ...Object.keys(loadConfig().databases)];
+  if (database !== undefined && !databases.includes(database)) {
+    throw new UsageError(`--database must name a configured database: ${databases.join(', ')} (got "${database}")`);
+  }
   if (!id || positionals.length > 1) throw new UsageError('create takes exactly one tenant id');
   if (!values.name || !values['admin-email']) throw new UsageError('--name and --admin-email are required');
   if (Boolean(values['admin-password']) === Boolean(values['admin-password-stdin'])) {
@@ -73,8 +80,9 @@ async function create(args: string[]): Promise<number> {
       plan: (values.plan ?? 'free') as TenantPlan,
       adminEmail: values['admin-email']!,
       adminPassword: password,
+      database,
     }, cliActor());
-    process.stderr.write(`Created tenant ${tenant.id} (schema ${tenant.schemaName}) in ${Date.now() - started} ms\n`);
+    process.stderr.write(`Created tenant ${tenant.id} (schema ${tenant.schemaName} on ${tenant.database}) in ${Date.now() - started} ms\n`);
     return 0;
   });
 }
@@ -86,7 +94,7 @@ async function list(args: string[]): Promise<number> {
     if (values.json) {
       process.stdout.write(JSON.stringify({ tenants }, null, 2) + '\n');
     } else {
-      for (const t of tenants) process.stdout.write(`${t.id.padEnd(42)}${t.status.padEnd(14)}${t.plan.padEnd(12)}${t.name}\n`);
+      for (const t of tenants) process.stdout.write(`${t.id.padEnd(42)}${t.status.padEnd(14)}${t.plan.padEnd(12)}${t.database.padEnd(16)}${t.name}\n`);
       process.stderr.write(`${tenants.length} tenant(s)\n`);
     }
     return 0;

@@ -39,6 +39,9 @@ export class Tenant {
   @Field({ description: 'The PostgreSQL schema holding its data.' })
   schemaName: string;
 
+  @Field({ description: 'The configured database holding the schema: "primary" (DATABASE_URL) or a DATABASES name.' })
+  database: string;
+
   @Field(() => [String], { description: 'Custom domains serving this tenant, sorted.' })
   domains: string[];
 
