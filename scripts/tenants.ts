@@ -12,7 +12,7 @@ import { migrate, MIGRATE_USAGE } from './migrate.command';
 import { migration, MIGRATION_USAGE } from './migration.command';
 import { purge, PURGE_USAGE } from './purge.command';
 import { status, STATUS_USAGE } from './status.command';
-import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, restore, resume, show, suspend, update } from './tenant-lifecycle.commands';
+import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, move, restore, resume, show, suspend, update } from './tenant-lifecycle.commands';
 
 const USAGE = `Usage: npm run tenants -- <command>
 
@@ -38,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   restore,
   purge,
   domains,
+  move,
   export: exportTenant,
   import: importTenant,
   'isolation-report': isolationReport,

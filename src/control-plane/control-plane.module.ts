@@ -6,14 +6,15 @@ import { SHARED_POOL } from '../database/database.module';
 import { IsolationCheckRepository } from './isolation-check.repository';
 import { migrateControlPlane } from './control-plane-migrator';
 import { TenantLifecycleService } from './tenant-lifecycle.service';
+import { TenantMover } from './tenant-move.service';
 import { TenantRegistryRepository } from './tenant-registry.repository';
 import { TenantRegistry } from './tenant-registry.service';
 
 @Global()
 @Module({
   // TenantLifecycleService also uses TenancyModule's (global) provisioner and connection LRU.
-  providers: [IsolationCheckRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
-  exports: [IsolationCheckRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
+  providers: [IsolationCheckRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService, TenantMover],
+  exports: [IsolationCheckRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService, TenantMover],
 })
 export class ControlPlaneModule implements OnModuleInit {
   constructor(

@@ -1,4 +1,4 @@
-export const TENANT_STATUSES = ['PROVISIONING', 'ACTIVE', 'SUSPENDED', 'DELETED'] as const;
+export const TENANT_STATUSES = ['PROVISIONING', 'ACTIVE', 'SUSPENDED', 'MOVING', 'DELETED'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
 export const TENANT_PLANS = ['free', 'starter', 'pro', 'enterprise'] as const;

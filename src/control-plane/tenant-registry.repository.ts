@@ -228,6 +228,15 @@ export class TenantRegistryRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  /** The end of a move: the new placement and the status from before the fence, only while the tenant is MOVING. */
+  async moveTo(id: string, database: string, status: TenantStatus): Promise<TenantRecord | null> {
+    const { rows } = await this.crossTenantPool.query<TenantRow>(
+      `UPDATE ${TENANTS} SET database = $2, status = $3, updated_at = now() WHERE id = $1 AND status = 'MOVING' RETURNING ${COLUMNS}`,
+      [id, database, status],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
   async update(id: string, changes: { name?: string; plan?: TenantPlan }, db: Queryable = this.crossTenantPool): Promise<TenantRecord | null> {
     const { rows } = await db.query<TenantRow>(
       `UPDATE ${TENANTS} SET name = coalesce($2, name), plan = coalesce($3, plan), updated_at = now()

@@ -15,6 +15,7 @@ import { TenantRoles } from './tenant-roles.service';
 import { TenantScopedPool } from './tenant-scoped-pool';
 
 const QUERY_CANCELED = '57014';
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InFlight) {
   // PrismaPg qualifies every statement with `schema`; the scoped pool runs it as the tenant's role.
@@ -28,6 +29,10 @@ function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InF
         } catch (error) {
           // The schema was dropped (hard delete) while this instance still held the tenant: unknown tenant, not a 500.
           if ((error as { code?: string }).code === 'P2021') throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant');
+          // Its own schema refuses the tenant's role only while a move fences it (tenant-move.service.ts).
+          if (postgresCodeOf(error) === INSUFFICIENT_PRIVILEGE && String((error as Error).message).includes(`permission denied for schema ${schema}`)) {
+            throw new AppError(ErrorCode.TENANT_MOVING, 'This tenant is moving to another database; retry shortly', { retryable: true, retryAfterSeconds: 1 });
+          }
           if (postgresCodeOf(error) === QUERY_CANCELED) {
             throw new AppError(ErrorCode.QUERY_TIMEOUT, "The query ran longer than the tenant's plan allows");
           }
