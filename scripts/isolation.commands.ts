@@ -12,6 +12,7 @@ export async function isolationReport(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' } });
   if (positionals.length !== 1) throw new UsageError('isolation-report takes exactly one tenant id');
   return withContext(async (app) => {
+    const started = Date.now();
     const report = await app.get(IsolationReporter).report(positionals[0]);
     if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
     else process.stdout.write(reportText(report));
@@ -20,6 +21,7 @@ export async function isolationReport(args: string[]): Promise<number> {
         ? `Only ${report.role} and the platform roles can reach ${report.schema}.\n`
         : `${report.findings.length} finding(s): ${report.schema} is reachable beyond its own role.\n`,
     );
+    process.stderr.write(`Done in ${Date.now() - started} ms\n`);
     return report.findings.length === 0 ? EXIT.ok : EXIT.failed;
   });
 }
@@ -28,10 +30,12 @@ export async function isolationCheck(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, { json: { type: 'boolean' }, 'all-pairs': { type: 'boolean' } });
   if (positionals.length > 0) throw new UsageError(`isolation-check takes no positional arguments (got "${positionals[0]}")`);
   return withContext(async (app) => {
+    const started = Date.now();
     const check = await app.get(IsolationChecker).check({ allPairs: values['all-pairs'] });
     if (values.json) process.stdout.write(JSON.stringify(check, null, 2) + '\n');
     else for (const f of check.failures) process.stdout.write(`${f.from} → ${f.to}: ${f.outcome}${f.detail ? ` (${f.detail})` : ''}\n`);
     process.stderr.write(`${checkLine(check)}\n`);
+    process.stderr.write(`Done in ${Date.now() - started} ms\n`);
     return check.ok ? EXIT.ok : EXIT.failed;
   });
 }

@@ -91,13 +91,11 @@ async function create(args: string[]): Promise<number> {
 async function list(args: string[]): Promise<number> {
   const { values } = parse(args, { json: { type: 'boolean' } });
   return withContext(async (app) => {
+    const started = Date.now();
     const tenants = await app.get(TenantRegistryRepository).list();
-    if (values.json) {
-      process.stdout.write(JSON.stringify({ tenants }, null, 2) + '\n');
-    } else {
-      for (const t of tenants) process.stdout.write(`${t.id.padEnd(42)}${t.status.padEnd(14)}${t.plan.padEnd(12)}${t.database.padEnd(16)}${t.name}\n`);
-      process.stderr.write(`${tenants.length} tenant(s)\n`);
-    }
+    if (values.json) process.stdout.write(JSON.stringify({ tenants }, null, 2) + '\n');
+    else for (const t of tenants) process.stdout.write(`${t.id.padEnd(42)}${t.status.padEnd(14)}${t.plan.padEnd(12)}${t.database.padEnd(16)}${t.name}\n`);
+    process.stderr.write(`${tenants.length} tenant(s) in ${Date.now() - started} ms\n`);
     return 0;
   });
 }

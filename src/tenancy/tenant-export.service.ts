@@ -4,9 +4,11 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Pool, PoolClient } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { SHARED_POOL } from '../database/database.module';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { AppError, ErrorCode } from '../graphql/app-error';
+import { copyLines } from './copy-lines.util';
 import { readLedger } from './migration-runner';
 import {
   EXPORT_FORMAT,
@@ -20,10 +22,8 @@ import {
 import { listDataTables, listSequences, qualified, type DataTable } from './tenant-tables';
 import { quoteIdentifier } from './tenant-id.util';
 
-/** Rows fetched from the cursor per round trip: what the export holds in memory at a time. */
-const FETCH_ROWS = 1000;
-/** Rows per string handed to gzip. */
-const YIELD_ROWS = 100;
+/** Rows between two progress reports of a table. */
+const PROGRESS_ROWS = 100_000;
 
 export interface ArchiveProgress {
   table: string;
@@ -50,8 +50,8 @@ export interface ExportReport {
 
 /**
  * `tenants export`: one tenant's rows and sequence values as gzipped NDJSON (see tenant-archive.ts), read in one
- * REPEATABLE READ snapshot through a cursor, so memory stays flat. Writes `<file>.partial` and renames it when
- * complete: a failed export leaves no file that looks whole.
+ * REPEATABLE READ snapshot, a COPY per table streamed with backpressure, so memory stays flat. Writes
+ * `<file>.partial` and renames it when complete: a failed export leaves no file that looks whole.
  */
 @Injectable()
 export class TenantExporter {
@@ -94,13 +94,14 @@ export class TenantExporter {
       const lines = this.lines(client, schema, header, tables, sequences, counts, onProgress);
       await pipeline(lines, createGzip(), createWriteStream(partial));
       await client.query('COMMIT');
+      client.release();
       await rename(partial, file);
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A COPY broken off leaves the connection mid-protocol, where a ROLLBACK would wait forever: the connection
+      // is discarded instead, which ends the read-only transaction.
+      client.release(error instanceof Error ? error : new Error(String(error)));
       await rm(partial, { force: true });
       throw error;
-    } finally {
-      client.release();
     }
     const { size } = await stat(file);
     await this.registry.recordAudit({
@@ -121,7 +122,7 @@ export class TenantExporter {
     };
   }
 
-  /** The file's lines, a cursor batch at a time; the pipeline pulls the next batch only when gzip has drained. */
+  /** The file's lines; the pipeline pulls the next chunk only when gzip has drained. */
   private async *lines(
     client: PoolClient,
     schema: string,
@@ -130,30 +131,25 @@ export class TenantExporter {
     sequences: string[],
     counts: Record<string, number>,
     onProgress?: (progress: ArchiveProgress) => void,
-  ): AsyncGenerator<string> {
+  ): AsyncGenerator<string | Buffer> {
     yield `${JSON.stringify(header)}\n`;
     for (const table of tables) {
       const line: TableLine = { table: table.name, columns: table.columns.map((c) => c.name) };
       yield `${JSON.stringify(line)}\n`;
       counts[table.name] = 0;
       // Every value in PostgreSQL's text form (exact for every type, parsed back by the column type's input
-      // function), and each row rendered as its JSON line by PostgreSQL: one string per row reaches JavaScript.
+      // function), and each row rendered as its JSON line by PostgreSQL; the lines reach gzip as bytes.
       const values = table.columns.map((c) => `${quoteIdentifier(c.name)}::text`).join(', ');
-      await client.query(
-        `DECLARE tenantry_export NO SCROLL CURSOR FOR SELECT array_to_json(ARRAY[${values}])::text FROM ${qualified(schema, table.name)}`,
+      const copy = client.query(
+        copyTo(`COPY (SELECT array_to_json(ARRAY[${values}])::text FROM ${qualified(schema, table.name)}) TO STDOUT (FORMAT binary)`),
       );
-      for (;;) {
-        const { rows } = await client.query<[string]>({ text: `FETCH ${FETCH_ROWS} FROM tenantry_export`, rowMode: 'array' });
-        if (rows.length === 0) break;
+      yield* copyLines(copy, (rows) => {
         const before = counts[table.name];
-        counts[table.name] += rows.length;
-        // Small strings: a whole batch joined would land in V8's large-object space, freed only by a full GC.
-        for (let i = 0; i < rows.length; i += YIELD_ROWS) {
-          yield rows.slice(i, i + YIELD_ROWS).map((row) => row[0]).join('\n') + '\n';
+        counts[table.name] += rows;
+        if (Math.floor(before / PROGRESS_ROWS) !== Math.floor(counts[table.name] / PROGRESS_ROWS)) {
+          onProgress?.({ table: table.name, rows: counts[table.name], done: false });
         }
-        if (Math.floor(before / 100_000) !== Math.floor(counts[table.name] / 100_000)) onProgress?.({ table: table.name, rows: counts[table.name], done: false });
-      }
-      await client.query('CLOSE tenantry_export');
+      });
       onProgress?.({ table: table.name, rows: counts[table.name], done: true });
     }
     for (const name of sequences) {

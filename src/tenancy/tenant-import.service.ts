@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { stat } from 'node:fs/promises';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { SHARED_POOL } from '../database/database.module';
 import { TENANT_PLANS, type TenantPlan } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { AppError, badUserInput, ErrorCode } from '../graphql/app-error';
@@ -20,10 +19,9 @@ import {
 } from './tenant-archive';
 import { TenantArchiveError, TenantArchiveErrorCode } from './tenant-archive.errors';
 import type { ArchiveOptions } from './tenant-export.service';
-import { quoteIdentifier, tenantIdProblem, tenantSchemaName } from './tenant-id.util';
+import { quoteIdentifier, tenantIdProblem } from './tenant-id.util';
 import { listDataTables, listSequences, qualified, type DataTable } from './tenant-tables';
-import { TenantConnectionService } from './tenant-connection.service';
-import { TenantRoles } from './tenant-roles.service';
+import { TenantProvisioner } from './tenant-provisioner.service';
 
 /**
  * Rows per INSERT … SELECT FROM unnest(…): one round trip, one parameter per column. Kept small enough that a
@@ -57,19 +55,17 @@ interface Loaded {
 }
 
 /**
- * `tenants import`: provisions a new tenant from an export. In one transaction, like provisioning: the schema is
- * built by the migrations of the export's own ledger, the rows and sequence values are loaded, the newer
- * migrations are applied on top, and the tenant becomes ACTIVE — or, on any failure or kill, nothing remains.
+ * `tenants import`: provisions a new tenant from an export, through TenantProvisioner.provision (one transaction):
+ * the schema is built by the migrations of the export's own ledger, the rows and sequence values are loaded, the
+ * newer migrations are applied on top, and the tenant becomes ACTIVE — or, on any failure or kill, nothing remains.
  * The header is checked before anything is written.
  */
 @Injectable()
 export class TenantImporter {
   constructor(
-    @Inject(SHARED_POOL) private readonly pool: Pool,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistryRepository,
-    private readonly connections: TenantConnectionService,
-    private readonly roles: TenantRoles,
+    private readonly provisioner: TenantProvisioner,
   ) {}
 
   async import(file: string, tenantId: string, options: ImportOptions = {}): Promise<ImportReport> {
@@ -88,7 +84,8 @@ export class TenantImporter {
       const plan = (TENANT_PLANS as readonly string[]).includes(header.tenant.plan) ? (header.tenant.plan as TenantPlan) : 'free';
       const details = { file, from: header.tenantId, schemaVersion: header.schemaVersion };
       try {
-        const { loaded, forward } = await this.provision(tenantId, options.name ?? header.tenant.name, plan, async (client, schema) => {
+        const identity = { id: tenantId, name: options.name ?? header.tenant.name, plan };
+        const { result } = await this.provisioner.provision(identity, async (client, schema) => {
           await applyMigrationsInTransaction(client, schema, version);
           await client.query(VALUE_SETTINGS_SQL, VALUE_SETTINGS_PARAMS);
           const loaded = await load(client, schema, header, lines, onProgress);
@@ -96,6 +93,7 @@ export class TenantImporter {
           const applied = version.length + forward.length;
           return { result: { loaded, forward }, lastMigration: migrations.at(-1)?.name ?? null, applied };
         });
+        const { loaded, forward } = result;
         await this.registry.recordAudit({ tenantId, action: 'import', actor, result: 'ok', details: { ...details, rows: loaded.rows } });
         return {
           tenantId,
@@ -116,53 +114,6 @@ export class TenantImporter {
       }
     } finally {
       await lines.return(undefined);
-    }
-  }
-
-  /**
-   * Registers `id` as PROVISIONING (so a crash leaves a row the provisioner's cleanup removes), then creates its
-   * schema, runs `fill` and marks it ACTIVE in one transaction. Same lock as TenantProvisioner.create.
-   */
-  private async provision<T>(
-    id: string,
-    name: string,
-    plan: TenantPlan,
-    fill: (client: PoolClient, schema: string) => Promise<{ result: T; lastMigration: string | null; applied: number }>,
-  ): Promise<T> {
-    const schema = tenantSchemaName(id);
-    const client = await this.pool.connect();
-    let registered = false;
-    try {
-      const { rows } = await client.query<{ locked: boolean }>(
-        `SELECT pg_try_advisory_lock(hashtext('tenantry:tenant'), hashtext($1)) AS locked`,
-        [id],
-      );
-      if (!rows[0].locked) throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is being provisioned by another process`);
-      const existing = await this.registry.getById(id, client);
-      if (existing?.status === 'PROVISIONING') {
-        this.connections.release(existing.schemaName);
-        await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(existing.schemaName)} CASCADE`);
-        await this.registry.delete(id, client);
-      } else if (existing) throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" already exists`);
-
-      await this.registry.create({ id, name, plan, schemaName: schema }, client);
-      registered = true;
-      await client.query('BEGIN');
-      await client.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
-      const { result, lastMigration, applied } = await fill(client, schema);
-      // Like provisioning: the tenant's own role, or its requests could not run at all.
-      await this.roles.ensureTenantRole(client, id, schema);
-      await this.registry.recordMigrations(id, lastMigration, applied, client);
-      await this.registry.updateStatus(id, 'ACTIVE', client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      if (registered) await this.registry.delete(id, client).catch(() => undefined);
-      throw error;
-    } finally {
-      await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
-      client.release();
     }
   }
 }
