@@ -48,6 +48,7 @@ function checkLine(check: IsolationCheckRecord): string {
 function reportText(r: IsolationReport): string {
   const lines = [
     `tenant        ${r.tenant} (${r.status})`,
+    `database      ${r.database}`,
     `schema        ${r.schema}${r.schemaExists ? ` owned by ${r.schemaOwner}` : ' (missing)'}`,
     `tenant role   ${r.role}${r.roleExists ? '' : ' (missing)'}`,
     `runtime role  ${r.runtimeRole} (member, must SET ROLE)`,

@@ -1,6 +1,8 @@
 // Lifecycle commands of the tenants CLI: show, update, suspend, resume, delete, restore, domains.
 import { userInfo } from 'node:os';
+import { PRIMARY_DATABASE, loadConfig } from '../src/config/config';
 import { TenantLifecycleService, type TenantOverview } from '../src/control-plane/tenant-lifecycle.service';
+import { TenantMover } from '../src/control-plane/tenant-move.service';
 import type { TenantRecord } from '../src/control-plane/tenant-record';
 import { parse, UsageError, withContext, type Command, type Context } from './cli.util';
 
@@ -11,6 +13,7 @@ export const LIFECYCLE_USAGE = `  show <id> [--json]
   restore <id>                     undo a soft delete
   delete <id> --hard --yes         drop the schema and every row of the tenant, irreversibly
   domains add|remove <id> <hostname>
+  move <id> --to <database>        fence (MOVING), copy, verify checksums, flip the placement, resume, drop the source
 `;
 
 /** Who the audit log records for CLI actions. */
@@ -109,6 +112,20 @@ export const domains: Command = async (args) => {
   });
 };
 
+export const move: Command = async (args) => {
+  const { values, positionals } = parse(args, { to: { type: 'string' } });
+  const id = oneId('move', positionals);
+  const databases = [PRIMARY_DATABASE, ...Object.keys(loadConfig().databases)];
+  if (!values.to || !databases.includes(values.to)) {
+    throw new UsageError(`move needs --to naming a configured database: ${databases.join(', ')}${values.to ? ` (got "${values.to}")` : ''}`);
+  }
+  return withLifecycle(async (_lifecycle, app) => {
+    const report = await app.get(TenantMover).move(id, values.to!, cliActor(), (step) => process.stderr.write(`  ${step}\n`));
+    const rows = report.tables.reduce((sum, t) => sum + t.rows, 0);
+    process.stderr.write(`Moved ${id} from ${report.from} to ${report.to}: ${report.tables.length} table(s), ${rows} row(s), checksums equal\n`);
+  });
+};
+
 function formatOverview({ tenant, domains, migrations, audit }: TenantOverview): string {
   const lines = [
     `id          ${tenant.id}`,
@@ -116,6 +133,7 @@ function formatOverview({ tenant, domains, migrations, audit }: TenantOverview):
     `status      ${tenant.status}`,
     `plan        ${tenant.plan}`,
     `schema      ${tenant.schemaName}`,
+    `database    ${tenant.database}`,
     `created     ${tenant.createdAt.toISOString()}`,
     `updated     ${tenant.updatedAt.toISOString()}`,
     ...(tenant.deletedAt ? [`deleted     ${tenant.deletedAt.toISOString()}`] : []),

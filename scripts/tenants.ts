@@ -1,6 +1,6 @@
 // Tenant administration CLI: `npm run tenants -- <command>`. Parses arguments and calls services in src/.
 import 'reflect-metadata';
-import { ConfigError } from '../src/config/config';
+import { ConfigError, loadConfig, PRIMARY_DATABASE } from '../src/config/config';
 import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-record';
 import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.repository';
 import { AppError, type FieldError } from '../src/graphql/app-error';
@@ -12,11 +12,12 @@ import { migrate, MIGRATE_USAGE } from './migrate.command';
 import { migration, MIGRATION_USAGE } from './migration.command';
 import { purge, PURGE_USAGE } from './purge.command';
 import { status, STATUS_USAGE } from './status.command';
-import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, restore, resume, show, suspend, update } from './tenant-lifecycle.commands';
+import { cliActor, deleteTenant, domains, LIFECYCLE_USAGE, move, restore, resume, show, suspend, update } from './tenant-lifecycle.commands';
 
 const USAGE = `Usage: npm run tenants -- <command>
 
   create <id> --name <name> --admin-email <email> (--admin-password <p> | --admin-password-stdin) [--plan ${TENANT_PLANS.join('|')}]
+         [--database <name>]      place the schema on a DATABASES database (default: primary)
   list [--json]
 ${LIFECYCLE_USAGE}${PURGE_USAGE}${MIGRATE_USAGE}
 ${STATUS_USAGE}
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   restore,
   purge,
   domains,
+  move,
   export: exportTenant,
   import: importTenant,
   'isolation-report': isolationReport,
@@ -57,8 +59,14 @@ async function create(args: string[]): Promise<number> {
     'admin-password': { type: 'string' },
     'admin-password-stdin': { type: 'boolean' },
     plan: { type: 'string' },
+    database: { type: 'string' },
   });
   const [id] = positionals;
+  const database = values.database;
+  const databases = [PRIMARY_DATABASE, ...Object.keys(loadConfig().databases)];
+  if (database !== undefined && !databases.includes(database)) {
+    throw new UsageError(`--database must name a configured database: ${databases.join(', ')} (got "${database}")`);
+  }
   if (!id || positionals.length > 1) throw new UsageError('create takes exactly one tenant id');
   if (!values.name || !values['admin-email']) throw new UsageError('--name and --admin-email are required');
   if (Boolean(values['admin-password']) === Boolean(values['admin-password-stdin'])) {
@@ -73,8 +81,9 @@ async function create(args: string[]): Promise<number> {
       plan: (values.plan ?? 'free') as TenantPlan,
       adminEmail: values['admin-email']!,
       adminPassword: password,
+      database,
     }, cliActor());
-    process.stderr.write(`Created tenant ${tenant.id} (schema ${tenant.schemaName}) in ${Date.now() - started} ms\n`);
+    process.stderr.write(`Created tenant ${tenant.id} (schema ${tenant.schemaName} on ${tenant.database}) in ${Date.now() - started} ms\n`);
     return 0;
   });
 }
@@ -85,7 +94,7 @@ async function list(args: string[]): Promise<number> {
     const started = Date.now();
     const tenants = await app.get(TenantRegistryRepository).list();
     if (values.json) process.stdout.write(JSON.stringify({ tenants }, null, 2) + '\n');
-    else for (const t of tenants) process.stdout.write(`${t.id.padEnd(42)}${t.status.padEnd(14)}${t.plan.padEnd(12)}${t.name}\n`);
+    else for (const t of tenants) process.stdout.write(`${t.id.padEnd(42)}${t.status.padEnd(14)}${t.plan.padEnd(12)}${t.database.padEnd(16)}${t.name}\n`);
     process.stderr.write(`${tenants.length} tenant(s) in ${Date.now() - started} ms\n`);
     return 0;
   });

@@ -48,7 +48,7 @@ export class TenantsAdminService {
 
   async create(input: CreateTenantInput): Promise<Tenant> {
     const tenant = await this.lifecycle.create(
-      { id: input.id, name: input.name, plan: input.plan ?? undefined, adminEmail: input.adminEmail, adminPassword: input.adminPassword },
+      { id: input.id, name: input.name, plan: input.plan ?? undefined, adminEmail: input.adminEmail, adminPassword: input.adminPassword, database: input.database ?? undefined },
       ADMIN_API_ACTOR,
     );
     return { ...tenant, domains: [] };

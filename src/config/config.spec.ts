@@ -167,3 +167,32 @@ describe('loadConfig: JWT key rotation and refresh tokens', () => {
     ]);
   });
 });
+
+describe('loadConfig: placement databases', () => {
+  it('reads DATABASES by name and the direct URL of the primary', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgresql://u:p@pgbouncer:6432/tenantry',
+      DATABASE_DIRECT_URL: 'postgresql://u:p@db:5432/tenantry',
+      DATABASES: '{"eu-2":"postgresql://u:p@db2:5432/tenantry","big_1":"postgres://u:p@db3/t"}',
+    });
+    expect(config.databases).toEqual({ 'eu-2': 'postgresql://u:p@db2:5432/tenantry', big_1: 'postgres://u:p@db3/t' });
+    expect(config.databaseDirectUrl).toBe('postgresql://u:p@db:5432/tenantry');
+    expect(loadConfig({})).toMatchObject({ databases: {}, databaseDirectUrl: undefined });
+  });
+
+  it('lists every bad database: malformed JSON, the reserved primary, bad names and bad URLs', () => {
+    expect(problemsOf({ DATABASES: '{nope' })).toEqual(['DATABASES must be a JSON object of name → postgresql:// URL']);
+    expect(problemsOf({ DATABASES: '["postgresql://db/x"]' })).toEqual(['DATABASES must be a JSON object of name → postgresql:// URL']);
+    const problems = problemsOf({
+      DATABASES: '{"primary":"postgresql://db/x","Bad Name":"postgresql://db/x","eu":"mysql://db/x","us":42}',
+      DATABASE_DIRECT_URL: 'http://db',
+    });
+    expect(problems).toEqual([
+      expect.stringContaining('"primary"'),
+      expect.stringContaining('(got "Bad Name")'),
+      'DATABASES.eu must be a postgres:// or postgresql:// URL',
+      'DATABASES.us must be a postgres:// or postgresql:// URL',
+      expect.stringContaining('DATABASE_DIRECT_URL'),
+    ]);
+  });
+});

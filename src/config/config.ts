@@ -10,8 +10,15 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 export interface AppConfig {
   port: number;
   nodeEnv: NodeEnv;
-  /** Unset means: start (or reuse) the embedded PostgreSQL under `.data/`. */
+  /** The primary database (control plane and default placement); unset means: the embedded PostgreSQL under `.data/`. */
   databaseUrl?: string;
+  /** More databases tenants may be placed on, by name (DATABASES); the primary is named PRIMARY_DATABASE. */
+  databases: Record<string, string>;
+  /**
+   * The primary without a pooler in between, for session state (advisory locks, LISTEN, migrations of the control
+   * plane); unset means DATABASE_URL plays that role.
+   */
+  databaseDirectUrl?: string;
   /** Unset means: caches stay in-process. */
   redisUrl?: string;
   /** The request pool's URL (a non-superuser role); unset means: derived from DATABASE_URL (see database-roles.ts). */
@@ -162,12 +169,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`TENANT_ROLE_PREFIX must be 1-${ROLE_PREFIX_MAX_LENGTH} characters: a-z, 0-9 and "_", starting with a letter (got "${tenantRolePrefix}")`);
   }
   const pgPoolMax = int('PG_POOL_MAX', 10, 1, 1000);
+  const databases = databasesOf(str('DATABASES'), problems);
 
   const root = projectRoot();
   const config: AppConfig = {
     port: int('PORT', 3000, 0, 65535),
     nodeEnv,
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databases,
+    databaseDirectUrl: url('DATABASE_DIRECT_URL', ['postgres:', 'postgresql:']),
     redisUrl: url('REDIS_URL', ['redis:', 'rediss:']),
     databaseRuntimeUrl: url('DATABASE_RUNTIME_URL', ['postgres:', 'postgresql:']),
     tenantRolePrefix,
@@ -202,6 +212,46 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** The name DATABASE_URL goes by in placements. */
+export const PRIMARY_DATABASE = 'primary';
+export const DATABASE_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
+
+// DATABASES='{"eu-2":"postgresql://…"}': every name and URL is checked, each problem listed.
+function databasesOf(raw: string | undefined, problems: string[]): Record<string, string> {
+  if (raw === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push('DATABASES must be a JSON object of name → postgresql:// URL');
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    problems.push('DATABASES must be a JSON object of name → postgresql:// URL');
+    return {};
+  }
+  const databases: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parsed)) {
+    if (name === PRIMARY_DATABASE) {
+      problems.push(`DATABASES must not name "${PRIMARY_DATABASE}": that is DATABASE_URL`);
+      continue;
+    }
+    if (!DATABASE_NAME.test(name)) {
+      problems.push(`DATABASES names must be 1-40 characters: a-z, 0-9, "-" and "_", starting with a letter (got "${name}")`);
+      continue;
+    }
+    let valid = typeof value === 'string';
+    try {
+      if (valid && !['postgres:', 'postgresql:'].includes(new URL(value as string).protocol)) valid = false;
+    } catch {
+      valid = false;
+    }
+    if (!valid) problems.push(`DATABASES.${name} must be a postgres:// or postgresql:// URL`);
+    else databases[name] = value as string;
+  }
+  return databases;
 }
 
 // The same code runs from src/ (tests) and dist/src/ (npm start): find the checkout by its package.json.

@@ -1,5 +1,5 @@
 import { Global, Inject, Module, OnModuleInit } from '@nestjs/common';
-import type { Pool } from 'pg';
+import { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
@@ -8,14 +8,15 @@ import { migrateControlPlane } from './control-plane-migrator';
 import { ensureControlPlaneRole } from './control-plane-role';
 import { MigrationLedgerRepository } from './migration-ledger.repository';
 import { TenantLifecycleService } from './tenant-lifecycle.service';
+import { TenantMover } from './tenant-move.service';
 import { TenantRegistryRepository } from './tenant-registry.repository';
 import { TenantRegistry } from './tenant-registry.service';
 
 @Global()
 @Module({
   // TenantLifecycleService also uses TenancyModule's (global) provisioner and connection LRU.
-  providers: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
-  exports: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService],
+  providers: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService, TenantMover],
+  exports: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService, TenantMover],
 })
 export class ControlPlaneModule implements OnModuleInit {
   constructor(
@@ -24,7 +25,16 @@ export class ControlPlaneModule implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    await migrateControlPlane(this.pool, this.config.paths.controlMigrations);
+    // The migration lock is session state: behind a pooler it needs the direct URL.
+    if (!this.config.databaseDirectUrl) await migrateControlPlane(this.pool, this.config.paths.controlMigrations);
+    else {
+      const direct = new Pool({ connectionString: this.config.databaseDirectUrl, max: 1, application_name: 'tenantry-migrate' });
+      try {
+        await migrateControlPlane(direct, this.config.paths.controlMigrations);
+      } finally {
+        await direct.end();
+      }
+    }
     // Before any repository query: they all run as this role (CONTROL_PLANE_POOL).
     await ensureControlPlaneRole(this.pool, this.config);
   }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { PoolClient } from 'pg';
-import type { AppConfig } from '../config/config';
+import type { Pool, PoolClient } from 'pg';
+import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { DatabasePools } from '../database/database-pools';
 import { AppError, badUserInput, ErrorCode } from '../graphql/app-error';
 import { TenantConnectionService } from '../tenancy/tenant-connection.service';
 import { customDomainProblem, normalizeDomain } from '../tenancy/tenant-domain.util';
@@ -77,12 +78,13 @@ export class TenantLifecycleService {
     private readonly connections: TenantConnectionService,
     private readonly roles: TenantRoles,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly pools: DatabasePools,
   ) {}
 
   async create(input: NewTenant, actor: string): Promise<TenantRecord> {
     // An invalid id is the provisioner's to report (with every other bad field), and is not audited.
     if (!isValidTenantId(input.id)) return this.provisioner.create(input);
-    const details = { name: input.name, plan: input.plan ?? 'free', adminEmail: input.adminEmail };
+    const details = { name: input.name, plan: input.plan ?? 'free', adminEmail: input.adminEmail, database: input.database ?? PRIMARY_DATABASE };
     try {
       const tenant = await this.provisioner.create(input);
       await this.registry.recordAudit({ tenantId: tenant.id, action: 'create', actor, result: 'ok', details });
@@ -140,9 +142,10 @@ export class TenantLifecycleService {
     checkId(id);
     const dropped = await this.audited(id, 'hard-delete', actor, {}, async (db) => {
       const tenant = await this.require(id, db, true);
-      await this.registry.deleteWithSchema(tenant, db);
-      await this.roles.dropTenantRole(db, tenant.id);
-      return { result: tenant, details: { status: tenant.status, schema: tenant.schemaName } };
+      const placed = this.placedElsewhere(tenant);
+      await this.registry.deleteWithSchema(tenant, db, placed);
+      await this.roles.dropTenantRole(placed ?? db, tenant.id);
+      return { result: tenant, details: { status: tenant.status, schema: tenant.schemaName, database: tenant.database } };
     }, OWNER);
     // A client cached for the dropped schema would only fail; queries already running finish first.
     this.connections.release(dropped.schemaName);
@@ -217,8 +220,9 @@ export class TenantLifecycleService {
       if (tenant.status !== 'DELETED' || !tenant.deletedAt || tenant.deletedAt >= cutoff) {
         throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is ${tenant.status}: only a tenant deleted before ${cutoff.toISOString()} is purged`);
       }
-      await this.registry.deleteWithSchema(tenant, db);
-      await this.roles.dropTenantRole(db, tenant.id);
+      const placed = this.placedElsewhere(tenant);
+      await this.registry.deleteWithSchema(tenant, db, placed);
+      await this.roles.dropTenantRole(placed ?? db, tenant.id);
       return { result: tenant, details: { deletedAt: tenant.deletedAt.toISOString(), schema: tenant.schemaName } };
     }, OWNER);
     this.connections.release(dropped.schemaName);
@@ -235,6 +239,11 @@ export class TenantLifecycleService {
       if (!after) throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is ${before.status}: ${rule}`);
       return { result: after, details: { from: before.status, to } };
     });
+  }
+
+  /** The owner pool of the tenant's database when that is not the primary (whose work joins the registry's transaction). */
+  private placedElsewhere(tenant: TenantRecord): Pool | undefined {
+    return tenant.database === PRIMARY_DATABASE ? undefined : this.pools.owner(this.pools.check(tenant.database));
   }
 
   /** The tenant, or TENANT_NOT_FOUND; one still being provisioned counts as absent unless `acceptProvisioning`. */

@@ -1,4 +1,4 @@
-export const TENANT_STATUSES = ['PROVISIONING', 'ACTIVE', 'SUSPENDED', 'DELETED'] as const;
+export const TENANT_STATUSES = ['PROVISIONING', 'ACTIVE', 'SUSPENDED', 'MOVING', 'DELETED'] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];
 
 export const TENANT_PLANS = ['free', 'starter', 'pro', 'enterprise'] as const;
@@ -11,6 +11,8 @@ export interface TenantRecord {
   status: TenantStatus;
   plan: TenantPlan;
   schemaName: string;
+  /** The configured database holding the schema (PRIMARY_DATABASE unless placed elsewhere). */
+  database: string;
   deletedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
+import { PRIMARY_DATABASE } from '../config/config';
 import { CONTROL_PLANE_POOL, SHARED_POOL } from '../database/database.module';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { quoteIdentifier } from '../tenancy/tenant-id.util';
 import { CONTROL_SCHEMA } from './control-plane-migrator';
 import type { TenantPlan, TenantRecord, TenantStatus } from './tenant-record';
 
-const COLUMNS = `id, name, status, plan, schema_name, deleted_at, created_at, updated_at`;
+const COLUMNS = `id, name, status, plan, schema_name, database, deleted_at, created_at, updated_at`;
 const TENANTS = `${CONTROL_SCHEMA}.tenants`;
 
 interface TenantRow {
@@ -15,6 +16,7 @@ interface TenantRow {
   status: TenantStatus;
   plan: TenantPlan;
   schema_name: string;
+  database: string;
   deleted_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -27,6 +29,7 @@ function toRecord(row: TenantRow): TenantRecord {
     status: row.status,
     plan: row.plan,
     schemaName: row.schema_name,
+    database: row.database,
     deletedAt: row.deleted_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -171,13 +174,13 @@ export class TenantRegistryRepository {
   }
 
   async create(
-    tenant: { id: string; name: string; plan: TenantPlan; schemaName: string },
+    tenant: { id: string; name: string; plan: TenantPlan; schemaName: string; database?: string },
     db: Queryable = this.controlPlane,
   ): Promise<TenantRecord> {
     const { rows } = await db.query<TenantRow>(
-      `INSERT INTO ${TENANTS} (id, name, plan, schema_name, status) VALUES ($1, $2, $3, $4, 'PROVISIONING')
+      `INSERT INTO ${TENANTS} (id, name, plan, schema_name, database, status) VALUES ($1, $2, $3, $4, $5, 'PROVISIONING')
        RETURNING ${COLUMNS}`,
-      [tenant.id, tenant.name, tenant.plan, tenant.schemaName],
+      [tenant.id, tenant.name, tenant.plan, tenant.schemaName, tenant.database ?? PRIMARY_DATABASE],
     );
     return toRecord(rows[0]);
   }
@@ -236,6 +239,15 @@ export class TenantRegistryRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  /** The end of a move: the new placement and the status from before the fence, only while the tenant is MOVING. */
+  async moveTo(id: string, database: string, status: TenantStatus): Promise<TenantRecord | null> {
+    const { rows } = await this.controlPlane.query<TenantRow>(
+      `UPDATE ${TENANTS} SET database = $2, status = $3, updated_at = now() WHERE id = $1 AND status = 'MOVING' RETURNING ${COLUMNS}`,
+      [id, database, status],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
   async update(id: string, changes: { name?: string; plan?: TenantPlan }, db: Queryable = this.controlPlane): Promise<TenantRecord | null> {
     const { rows } = await db.query<TenantRow>(
       `UPDATE ${TENANTS} SET name = coalesce($2, name), plan = coalesce($3, plan), updated_at = now()
@@ -247,15 +259,16 @@ export class TenantRegistryRepository {
 
   /**
    * Drops the tenant's schema and its registry row (domains and summary cascade) in the caller's transaction.
-   * Refuses while a create of the same id holds its provisioning lock.
+   * Refuses while a create of the same id holds its provisioning lock. A schema on another database than the
+   * primary is dropped through `schemaDb` (its own commit, before the registry's).
    */
-  async deleteWithSchema(tenant: TenantRecord, db: PoolClient): Promise<void> {
+  async deleteWithSchema(tenant: TenantRecord, db: PoolClient, schemaDb: Queryable = db): Promise<void> {
     const { rows } = await db.query<{ locked: boolean }>(
       `SELECT pg_try_advisory_xact_lock(hashtext('tenantry:tenant'), hashtext($1)) AS locked`,
       [tenant.id],
     );
     if (!rows[0].locked) throw new AppError(ErrorCode.CONFLICT, `Tenant "${tenant.id}" is being provisioned by another process`);
-    await db.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(tenant.schemaName)} CASCADE`);
+    await schemaDb.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(tenant.schemaName)} CASCADE`);
     await db.query(`DELETE FROM ${TENANTS} WHERE id = $1`, [tenant.id]);
   }
 

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import { Client } from 'pg';
-import type { AppConfig } from '../config/config';
+import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { controlPlaneDatabaseUrl } from '../database/database-roles';
+import { controlPlaneDatabaseUrl, directDatabaseUrl } from '../database/database-roles';
 import { REDIS } from '../database/database.module';
 import { KnownTenants } from './known-tenants';
 import type { TenantRecord } from './tenant-record';
@@ -140,7 +140,8 @@ export class TenantRegistry implements OnApplicationBootstrap, OnApplicationShut
 
   // A dedicated connection (not from the pool): LISTEN is session state.
   private async listen(): Promise<void> {
-    const client = new Client({ connectionString: controlPlaneDatabaseUrl(this.config), application_name: 'tenantry-listener' });
+    // LISTEN is session state: the direct URL, as the control-plane role.
+    const client = new Client({ connectionString: controlPlaneDatabaseUrl(this.config, directDatabaseUrl(this.config)), application_name: 'tenantry-listener' });
     client.on('notification', (message) => {
       const payload = message.payload;
       if (payload?.startsWith(DOMAIN_CHANGED_PREFIX)) this.invalidateDomain(payload.slice(DOMAIN_CHANGED_PREFIX.length));
@@ -195,6 +196,8 @@ function reviveTenant(json: string): Cached {
   return {
     tenant: {
       ...tenant,
+      // Cached by an instance older than placement.
+      database: tenant.database ?? PRIMARY_DATABASE,
       deletedAt: tenant.deletedAt ? new Date(tenant.deletedAt) : null,
       createdAt: new Date(tenant.createdAt),
       updatedAt: new Date(tenant.updatedAt),

@@ -50,14 +50,17 @@ export function runtimeDatabaseUrl(config: Pick<AppConfig, 'tenantRolePrefix' | 
   return withDerivedLogin(config.databaseUrl, runtimeRoleName(rolePrefixOf(config)));
 }
 
-/** The URL the control plane's pool connects with: DATABASE_URL with the control-plane role and its derived password. */
-export function controlPlaneDatabaseUrl(config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl'>): string {
-  if (!config.databaseUrl) throw new Error('The database URL must be resolved before the app starts');
-  return withDerivedLogin(config.databaseUrl, controlPlaneRoleName(rolePrefixOf(config)));
+/**
+ * The URL the control plane connects with: `base` (DATABASE_URL, or the direct URL for LISTEN) with the control-plane
+ * role and its password derived from DATABASE_URL's.
+ */
+export function controlPlaneDatabaseUrl(config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl'>, base = config.databaseUrl): string {
+  if (!config.databaseUrl || !base) throw new Error('The database URL must be resolved before the app starts');
+  return withDerivedLogin(config.databaseUrl, controlPlaneRoleName(rolePrefixOf(config)), base);
 }
 
-function withDerivedLogin(adminUrl: string, role: string): string {
-  const url = new URL(adminUrl);
+function withDerivedLogin(adminUrl: string, role: string, base = adminUrl): string {
+  const url = new URL(base);
   url.username = role;
   url.password = derivedRolePassword(adminUrl, role) ?? '';
   return url.toString();
@@ -76,4 +79,32 @@ export function derivedRolePassword(adminUrl: string, role: string): string | un
 /** The role name of a runtime URL (DATABASE_RUNTIME_URL's user, or the derived one). */
 export function runtimeRoleOf(config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl' | 'databaseRuntimeUrl'>): string {
   return decodeURIComponent(new URL(runtimeDatabaseUrl(config)).username);
+}
+
+/** The primary without a pooler: DATABASE_DIRECT_URL, else DATABASE_URL. Session state (locks, LISTEN) goes here. */
+export function directDatabaseUrl(config: Pick<AppConfig, 'databaseUrl' | 'databaseDirectUrl'>): string {
+  const url = config.databaseDirectUrl ?? config.databaseUrl;
+  if (!url) throw new Error('The database URL must be resolved before the app starts');
+  return url;
+}
+
+/**
+ * The runtime URL of a placement database whose owner URL is `adminUrl`: the same runtime role on that server.
+ * With DATABASE_RUNTIME_URL, its user and password; otherwise the derived role and a password derived from `adminUrl`.
+ */
+export function runtimeUrlFor(
+  config: Pick<AppConfig, 'tenantRolePrefix' | 'databaseUrl' | 'databaseRuntimeUrl'>,
+  adminUrl: string,
+): string {
+  const url = new URL(adminUrl);
+  if (config.databaseRuntimeUrl) {
+    const runtime = new URL(config.databaseRuntimeUrl);
+    url.username = runtime.username;
+    url.password = runtime.password;
+    return url.toString();
+  }
+  const role = runtimeRoleName(rolePrefixOf(config));
+  url.username = role;
+  url.password = derivedRolePassword(adminUrl, role) ?? '';
+  return url.toString();
 }

@@ -4,6 +4,8 @@ import { IntrinsicException } from '@nestjs/common';
 export enum ErrorCode {
   TENANT_NOT_FOUND = 'TENANT_NOT_FOUND',
   TENANT_SUSPENDED = 'TENANT_SUSPENDED',
+  /** The tenant is being moved to another database (seconds); `extensions.retryable` and `retryAfterSeconds` say: retry. */
+  TENANT_MOVING = 'TENANT_MOVING',
   TENANT_MISMATCH = 'TENANT_MISMATCH',
   UNAUTHENTICATED = 'UNAUTHENTICATED',
   FORBIDDEN = 'FORBIDDEN',
@@ -61,6 +63,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case ErrorCode.INTERNAL_SERVER_ERROR:
       return 500;
     case ErrorCode.SERVICE_UNAVAILABLE:
+    case ErrorCode.TENANT_MOVING:
       return 503;
   }
 }

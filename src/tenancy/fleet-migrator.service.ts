@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import type { AppConfig } from '../config/config';
+import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { DatabasePools } from '../database/database-pools';
+import { directDatabaseUrl } from '../database/database-roles';
 import { SHARED_POOL } from '../database/database.module';
 import type { TenantRecord } from '../control-plane/tenant-record';
 import { MigrationLedgerRepository } from '../control-plane/migration-ledger.repository';
@@ -56,6 +58,7 @@ export class FleetMigrator {
     private readonly registry: TenantRegistryRepository,
     private readonly roles: TenantRoles,
     private readonly ledger: MigrationLedgerRepository,
+    private readonly pools: DatabasePools,
   ) {}
 
   /** Leaves a connection of the shared pool for the registry's own queries. */
@@ -84,7 +87,7 @@ export class FleetMigrator {
     if (!migration) throw new AppError(ErrorCode.NOT_FOUND, `No migration "${migrationName}" in ${migrationsDir}`);
     const lock = await acquireFleetLock(this.databaseUrl());
     try {
-      if (!(await acceptMigrationChecksum(this.pool, tenant.schemaName, migration))) {
+      if (!(await acceptMigrationChecksum(this.pools.owner(tenant.database), tenant.schemaName, migration))) {
         throw new AppError(ErrorCode.NOT_FOUND, `Migration ${migrationName} has not been applied to tenant ${tenantId}`);
       }
     } finally {
@@ -192,11 +195,18 @@ export class FleetMigrator {
    */
   private async sweep(tenants: TenantRecord[], migrations: MigrationFile[], results: Map<string, FleetTenantResult>): Promise<string[]> {
     const behind: string[] = [];
-    for (let i = 0; i < tenants.length; i += SWEEP_CHUNK) {
-      const chunk = tenants.slice(i, i + SWEEP_CHUNK);
+    // A chunk never spans two databases: its ledgers are read in one statement.
+    const chunks: TenantRecord[][] = [];
+    // On a database this process has no URL for: visited, and reported failed, one by one.
+    behind.push(...tenants.filter((t) => !this.pools.has(t.database)).map((t) => t.id));
+    for (const database of this.pools.names()) {
+      const placed = tenants.filter((t) => t.database === database);
+      for (let i = 0; i < placed.length; i += SWEEP_CHUNK) chunks.push(placed.slice(i, i + SWEEP_CHUNK));
+    }
+    for (const chunk of chunks) {
       let ledgers: Map<string, string>[];
       try {
-        ledgers = await readLedgers(this.pool, chunk.map((t) => t.schemaName));
+        ledgers = await readLedgers(this.pools.owner(chunk[0].database), chunk.map((t) => t.schemaName));
       } catch {
         // A schema without a ledger: let each tenant of the chunk be visited and reported on its own.
         behind.push(...chunk.map((t) => t.id));
@@ -218,19 +228,24 @@ export class FleetMigrator {
     const started = Date.now();
     const applied: string[] = [];
     let pending: MigrationFile[] = [];
-    const client = await this.pool.connect();
+    if (!this.pools.has(tenant.database)) {
+      return { id: tenant.id, status: 'failed', applied, pending: [], error: `database "${tenant.database}" is not configured (DATABASES)` };
+    }
+    const client = await this.pools.owner(tenant.database).connect();
+    // The summary lives on the primary: on the tenant's connection only when that is the primary.
+    const registryDb = tenant.database === PRIMARY_DATABASE ? client : this.pool;
     try {
       const ledger = (await readLedger(client, tenant.schemaName)) ?? new Map<string, string>();
       pending = pendingMigrations(tenant.schemaName, ledger, migrations);
       if (dryRun) return { id: tenant.id, status: pending.length > 0 ? 'pending' : 'current', applied, pending: pending.map((m) => m.name) };
       if (pending.length === 0) {
         // The summary was stale or missing: refresh it so the next run need not visit this schema.
-        await this.registry.recordMigrations(tenant.id, [...ledger.keys()].sort().at(-1) ?? null, ledger.size, client);
+        await this.registry.recordMigrations(tenant.id, [...ledger.keys()].sort().at(-1) ?? null, ledger.size, registryDb);
       }
       for (const migration of pending) {
         await applyMigrationInOwnTransaction(client, tenant.schemaName, migration);
         applied.push(migration.name);
-        await this.registry.recordMigrations(tenant.id, migration.name, ledger.size + applied.length, client);
+        await this.registry.recordMigrations(tenant.id, migration.name, ledger.size + applied.length, registryDb);
       }
       // Objects the migrations created are the tenant role's too, whoever ran them (default privileges are per owner).
       if (applied.length > 0) await this.grantTenantRole(client, tenant);
@@ -264,9 +279,9 @@ export class FleetMigrator {
     }
   }
 
+  // A session lock: never through a pooler in transaction mode.
   private databaseUrl(): string {
-    if (!this.config.databaseUrl) throw new Error('The database URL must be resolved before migrating');
-    return this.config.databaseUrl;
+    return directDatabaseUrl(this.config);
   }
 }
 

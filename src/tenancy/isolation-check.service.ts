@@ -4,6 +4,7 @@ import {
   type IsolationCheckRecord,
   type IsolationProbeFailure,
 } from '../control-plane/isolation-check.repository';
+import type { TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { quoteIdentifier } from './tenant-id.util';
 import { TenantConnectionService } from './tenant-connection.service';
@@ -32,20 +33,24 @@ export class IsolationChecker {
   async check(options: IsolationCheckOptions = {}): Promise<IsolationCheckRecord> {
     const startedAt = new Date();
     const tenants = (await this.registry.list()).filter((t) => PROBED.has(t.status));
+    // Probes pair tenants of one database: a schema on another server is out of reach by construction.
     const pairs: [number, number][] = [];
-    for (let i = 0; i < tenants.length; i++) {
-      if (options.allPairs) for (let j = 0; j < tenants.length; j++) if (i !== j) pairs.push([i, j]);
-      if (!options.allPairs && tenants.length > 1) pairs.push([i, (i + 1) % tenants.length]);
+    for (const database of new Set(tenants.map((t) => t.database))) {
+      const placed = tenants.flatMap((t, index) => (t.database === database ? [index] : []));
+      for (const [n, i] of placed.entries()) {
+        if (options.allPairs) for (const j of placed) if (i !== j) pairs.push([i, j]);
+        if (!options.allPairs && placed.length > 1) pairs.push([i, placed[(n + 1) % placed.length]]);
+      }
     }
     const failures: IsolationProbeFailure[] = [];
     for (const tenant of tenants) {
       // A role that reads nothing would pass every cross-tenant probe: its own table must answer.
-      const own = await this.read(tenant.schemaName, `SELECT count(*)::int AS n FROM "User"`);
+      const own = await this.read(tenant, `SELECT count(*)::int AS n FROM "User"`);
       if (own !== 'ok') failures.push({ from: tenant.id, to: tenant.id, outcome: 'error', detail: `own schema unreadable: ${own}` });
     }
     for (const [from, to] of pairs) {
       const target = `${quoteIdentifier(tenants[to].schemaName)}."User"`;
-      const outcome = await this.read(tenants[from].schemaName, `SELECT count(*)::int AS n FROM ${target}`);
+      const outcome = await this.read(tenants[from], `SELECT count(*)::int AS n FROM ${target}`);
       if (outcome === INSUFFICIENT_PRIVILEGE) continue;
       failures.push({ from: tenants[from].id, to: tenants[to].id, outcome: outcome === 'ok' ? 'readable' : 'error', ...(outcome === 'ok' ? {} : { detail: outcome }) });
     }
@@ -53,9 +58,9 @@ export class IsolationChecker {
   }
 
   /** 'ok', or the SQLSTATE (or message) the read failed with. */
-  private async read(schema: string, sql: string): Promise<string> {
+  private async read(tenant: TenantRecord, sql: string): Promise<string> {
     try {
-      await this.connections.forSchema(schema).$queryRawUnsafe(sql);
+      await this.connections.forSchema(tenant.schemaName, tenant.database).$queryRawUnsafe(sql);
       return 'ok';
     } catch (error) {
       const e = error as { message?: string; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } } };

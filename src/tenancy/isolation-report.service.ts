@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Pool } from 'pg';
 import { IsolationCheckRepository, type IsolationCheckRecord } from '../control-plane/isolation-check.repository';
 import type { TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
-import { SHARED_POOL } from '../database/database.module';
+import { DatabasePools } from '../database/database-pools';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { TenantRoles } from './tenant-roles.service';
 
@@ -27,6 +26,8 @@ export interface IsolationReport {
   tenant: string;
   status: TenantRecord['status'];
   schema: string;
+  /** The placement database the report was read from. */
+  database: string;
   schemaExists: boolean;
   schemaOwner: string | null;
   role: string;
@@ -102,7 +103,7 @@ ORDER BY 1, 2`;
 @Injectable()
 export class IsolationReporter {
   constructor(
-    @Inject(SHARED_POOL) private readonly pool: Pool,
+    private readonly pools: DatabasePools,
     private readonly registry: TenantRegistryRepository,
     private readonly roles: TenantRoles,
     private readonly checks: IsolationCheckRepository,
@@ -112,16 +113,18 @@ export class IsolationReporter {
     const tenant = await this.registry.getById(tenantId);
     if (!tenant) throw new AppError(ErrorCode.TENANT_NOT_FOUND, `Unknown tenant "${tenantId}"`);
     const role = this.roles.roleOf(tenant.id);
+    // The catalog of the database that holds the schema.
+    const pool = this.pools.owner(this.pools.check(tenant.database));
     const [schemaRow, roleRow, grants, reach, lastCheck] = await Promise.all([
-      this.pool.query<{ owner: string }>(`SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1`, [tenant.schemaName]),
-      this.pool.query<{ rolcanlogin: boolean; rolsuper: boolean; rolinherit: boolean }>(
+      pool.query<{ owner: string }>(`SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = $1`, [tenant.schemaName]),
+      pool.query<{ rolcanlogin: boolean; rolsuper: boolean; rolinherit: boolean }>(
         `SELECT rolcanlogin, rolsuper, rolinherit FROM pg_roles WHERE rolname = $1`,
         [role],
       ),
-      this.pool.query<{ kind: string; object: string; owner: string; is_owner: boolean; grantee: string; privileges: string[] }>(GRANTS_SQL, [
+      pool.query<{ kind: string; object: string; owner: string; is_owner: boolean; grantee: string; privileges: string[] }>(GRANTS_SQL, [
         tenant.schemaName,
       ]),
-      this.pool.query<IsolationReach>(REACH_SQL, [tenant.schemaName, role]),
+      pool.query<IsolationReach>(REACH_SQL, [tenant.schemaName, role]),
       this.checks.latest(),
     ]);
     const schemaOwner = schemaRow.rows[0]?.owner ?? null;
@@ -150,6 +153,7 @@ export class IsolationReporter {
       tenant: tenant.id,
       status: tenant.status,
       schema: tenant.schemaName,
+      database: tenant.database,
       schemaExists: schemaRow.rows.length > 0,
       schemaOwner,
       role,

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { SHARED_POOL } from '../database/database.module';
+import { DatabasePools } from '../database/database-pools';
 import type { TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { AppError, ErrorCode } from '../graphql/app-error';
@@ -47,7 +47,7 @@ interface Inspected {
 @Injectable()
 export class SchemaDriftService {
   constructor(
-    @Inject(SHARED_POOL) private readonly pool: Pool,
+    private readonly pools: DatabasePools,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistryRepository,
   ) {}
@@ -63,15 +63,21 @@ export class SchemaDriftService {
 
     const checked = targets.filter((t) => CHECKED.has(t.status));
     let referenceVersions = 0;
-    if (checked.length > 0) {
-      const client = await this.pool.connect();
+    // One snapshot per database: each builds its own reference schemas and reads its own tenants' catalogs.
+    for (const database of new Set(checked.map((t) => t.database))) {
+      const placed = checked.filter((t) => t.database === database);
+      if (!this.pools.has(database)) {
+        for (const t of placed) results.set(t.id, { ...blank(t), status: 'skipped', reason: `database "${database}" is not configured` });
+        continue;
+      }
+      const client = await this.pools.owner(database).connect();
       try {
         // One snapshot for ledgers and catalogs; the rollback takes the reference schemas away.
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
         try {
-          const inspected = await this.inspect(client, checked, migrations);
+          const inspected = await this.inspect(client, placed, migrations);
           const references = await this.buildReferences(client, inspected);
-          referenceVersions = references.size;
+          referenceVersions = Math.max(referenceVersions, references.size);
           for (const result of await this.compare(client, inspected, migrations, references)) results.set(result.id, result);
         } finally {
           await client.query('ROLLBACK');

@@ -1,10 +1,9 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { LRUCache } from 'lru-cache';
-import type { Pool } from 'pg';
-import type { AppConfig } from '../config/config';
+import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { TENANT_POOL } from '../database/database.module';
+import { DatabasePools } from '../database/database-pools';
 import { planLimits } from '../control-plane/plans';
 import { PrismaClient } from '../../prisma/generated/tenant-client/client';
 import { AppError, ErrorCode } from '../graphql/app-error';
@@ -16,6 +15,7 @@ import { TenantRoles } from './tenant-roles.service';
 import { TenantScopedPool } from './tenant-scoped-pool';
 
 const QUERY_CANCELED = '57014';
+const INSUFFICIENT_PRIVILEGE = '42501';
 
 function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InFlight) {
   // PrismaPg qualifies every statement with `schema`; the scoped pool runs it as the tenant's role.
@@ -29,6 +29,10 @@ function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InF
         } catch (error) {
           // The schema was dropped (hard delete) while this instance still held the tenant: unknown tenant, not a 500.
           if ((error as { code?: string }).code === 'P2021') throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant');
+          // Its own schema refuses the tenant's role only while a move fences it (tenant-move.service.ts).
+          if (postgresCodeOf(error) === INSUFFICIENT_PRIVILEGE && String((error as Error).message).includes(`permission denied for schema ${schema}`)) {
+            throw new AppError(ErrorCode.TENANT_MOVING, 'This tenant is moving to another database; retry shortly', { retryable: true, retryAfterSeconds: 1 });
+          }
           if (postgresCodeOf(error) === QUERY_CANCELED) {
             throw new AppError(ErrorCode.QUERY_TIMEOUT, "The query ran longer than the tenant's plan allows");
           }
@@ -71,15 +75,18 @@ interface InFlight {
 }
 
 interface CachedClient {
+  /** The database whose request pool the client borrows from. */
+  database: string;
   client: TenantPrismaClient;
   base: PrismaClient;
   inFlight: InFlight;
 }
 
 /**
- * An LRU of PrismaClients, one per tenant schema, all over the one shared request pool: connections stay bounded by
- * PG_POOL_MAX however many tenants exist, and by TENANT_MAX_CONNECTIONS (TENANT_MAX_HEAVY_CONNECTIONS while its
- * statements are slow) for any one tenant. Every statement runs
+ * An LRU of PrismaClients, one per tenant schema (across every placement database), each over its database's one
+ * request pool: connections stay bounded by PG_POOL_MAX per database however many tenants exist, and by
+ * TENANT_MAX_CONNECTIONS (TENANT_MAX_HEAVY_CONNECTIONS while its statements are slow) for any one tenant. Every
+ * statement runs
  * as the tenant's PostgreSQL role (TenantScopedPool), so a statement naming another schema is refused by PostgreSQL.
  */
 @Injectable()
@@ -91,7 +98,7 @@ export class TenantConnectionService implements OnApplicationShutdown {
   readonly limiter: TenantConnectionLimiter;
 
   constructor(
-    @Inject(TENANT_POOL) private readonly pool: Pool,
+    private readonly pools: DatabasePools,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly roles: TenantRoles,
   ) {
@@ -115,21 +122,24 @@ export class TenantConnectionService implements OnApplicationShutdown {
 
   /** The client of the current request's tenant; throws outside a tenant context. */
   current(): TenantPrismaClient {
-    return this.forSchema(TenantContext.require().tenant.schemaName);
+    const { tenant } = TenantContext.require();
+    return this.forSchema(tenant.schemaName, tenant.database);
   }
 
-  /** For code that holds a schema name from the registry (provisioning, operations), not from a request. */
-  forSchema(schema: string): TenantPrismaClient {
+  /** For code that holds a placement from the registry (provisioning, operations), not from a request. */
+  forSchema(schema: string, database = PRIMARY_DATABASE): TenantPrismaClient {
     const cached = this.clients.get(schema);
-    if (cached) {
+    if (cached?.database === database) {
       this.stats.hits++;
       return cached.client;
     }
+    // The tenant moved: its old client drains against the old database.
+    if (cached) this.clients.delete(schema);
     this.stats.misses++;
     const inFlight: InFlight = { count: 0 };
     const tenantId = tenantIdOfSchema(schema);
     if (!tenantId) throw new Error(`${schema} is not a tenant schema`);
-    const scoped = new TenantScopedPool(this.pool, {
+    const scoped = new TenantScopedPool(this.pools.runtime(database), {
       tenantId,
       schema,
       role: this.roles.roleOf(tenantId),
@@ -141,7 +151,7 @@ export class TenantConnectionService implements OnApplicationShutdown {
     }, this.limiter);
     const client = createTenantClient(scoped, schema, inFlight);
     // `$extends` returns a view; the base client is what `$disconnect` must reach.
-    this.clients.set(schema, { client, base: client as unknown as PrismaClient, inFlight });
+    this.clients.set(schema, { database, client, base: client as unknown as PrismaClient, inFlight });
     return client;
   }
 

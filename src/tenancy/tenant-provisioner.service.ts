@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
-import type { AppConfig } from '../config/config';
+import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
+import { DatabasePools } from '../database/database-pools';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
 import { TENANT_PLANS, type TenantPlan, type TenantRecord } from '../control-plane/tenant-record';
@@ -18,6 +19,8 @@ export interface NewTenant {
   plan?: TenantPlan;
   adminEmail: string;
   adminPassword: string;
+  /** The placement database (a DATABASES name); the primary when absent. */
+  database?: string;
 }
 
 /** What identifies a new tenant in the registry. */
@@ -25,6 +28,8 @@ export interface TenantIdentity {
   id: string;
   name: string;
   plan?: TenantPlan;
+  /** The placement database; the primary when absent. */
+  database?: string;
 }
 
 /** Builds a new tenant's tables (and rows) in `schema`, inside provisioning's transaction (search_path unset). */
@@ -59,6 +64,7 @@ export class TenantProvisioner implements OnApplicationBootstrap {
     private readonly registry: TenantRegistryRepository,
     private readonly connections: TenantConnectionService,
     private readonly roles: TenantRoles,
+    private readonly pools: DatabasePools,
     @Optional() @Inject(PROVISIONING_FAULTS) private readonly faults?: ProvisioningFaults,
   ) {}
 
@@ -75,7 +81,7 @@ export class TenantProvisioner implements OnApplicationBootstrap {
     const passwordHash = hashPassword(input.adminPassword);
     passwordHash.catch(() => undefined);
     const migrations = loadMigrations(this.config.paths.tenantMigrations);
-    const { tenant } = await this.provision({ id: input.id, name: input.name, plan }, async (client, schema) => {
+    const { tenant } = await this.provision({ id: input.id, name: input.name, plan, database: input.database }, async (client, schema) => {
       const applied = await applyMigrationsInTransaction(client, schema, migrations);
       await this.fault('migrations', input.id);
       await client.query(
@@ -99,10 +105,13 @@ export class TenantProvisioner implements OnApplicationBootstrap {
     const problems = identityProblems(identity, plan);
     if (Object.keys(problems).length > 0) throw badUserInput('Invalid tenant', problems);
     const { id } = identity;
+    const database = this.pools.check(identity.database ?? PRIMARY_DATABASE);
     const schema = tenantSchemaName(id);
 
     const client = await this.pool.connect();
     let registered = false;
+    let placed: PoolClient | undefined;
+    let placedCommitted = false;
     let result: T;
     try {
       await this.lockTenant(client, id);
@@ -112,28 +121,42 @@ export class TenantProvisioner implements OnApplicationBootstrap {
 
       // On the connection already held (before BEGIN, so it commits at once): a second pool connection per
       // create would deadlock PG_POOL_MAX concurrent creates, each holding one and waiting for another.
-      await this.registry.create({ id, name: identity.name, plan, schemaName: schema }, client);
+      await this.registry.create({ id, name: identity.name, plan, schemaName: schema, database }, client);
       registered = true;
       await this.fault('register', id);
 
       await client.query('BEGIN');
-      await client.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
+      // On another database the schema's transaction commits just before the registry's: a failure in between
+      // drops the schema, a kill leaves a PROVISIONING row whose cleanup drops it.
+      if (database !== PRIMARY_DATABASE) {
+        placed = await this.pools.owner(database).connect();
+        await placed.query('BEGIN');
+      }
+      const target = placed ?? client;
+      await target.query(`CREATE SCHEMA ${quoteIdentifier(schema)}`);
       await this.fault('schema', id);
-      const built = await build(client, schema);
+      const built = await build(target, schema);
       result = built.result;
       // After the tables exist: the role's grants cover them, and the ledger is kept from it.
-      await this.roles.ensureTenantRole(client, id, schema);
+      await this.roles.ensureTenantRole(target, id, schema);
+      if (placed) {
+        await placed.query('COMMIT');
+        placedCommitted = true;
+      }
       await this.registry.recordMigrations(id, built.lastMigration, built.applied, client);
       await this.registry.updateStatus(id, 'ACTIVE', client);
       await this.fault('activate', id);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
+      await placed?.query('ROLLBACK').catch(() => undefined);
+      if (placed && placedCommitted) await this.dropPlacedSchema(placed, id, schema).catch(() => undefined);
       if (registered) await this.registry.delete(id, client).catch(() => undefined);
       throw error;
     } finally {
       await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
       client.release();
+      placed?.release();
     }
     const tenant = await this.registry.getById(id);
     if (!tenant) throw new Error(`Tenant ${id} vanished after provisioning`);
@@ -174,10 +197,23 @@ export class TenantProvisioner implements OnApplicationBootstrap {
 
   private async dropLeftover(client: PoolClient, tenant: TenantRecord): Promise<void> {
     this.connections.release(tenant.schemaName);
-    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(tenant.schemaName)} CASCADE`);
-    await this.roles.dropTenantRole(client, tenant.id);
+    if (tenant.database === PRIMARY_DATABASE) await this.dropPlacedSchema(client, tenant.id, tenant.schemaName);
+    else {
+      const placed = await this.pools.owner(tenant.database).connect();
+      try {
+        await this.dropPlacedSchema(placed, tenant.id, tenant.schemaName);
+      } finally {
+        placed.release();
+      }
+    }
     await this.registry.delete(tenant.id, client);
   }
+
+  private async dropPlacedSchema(client: PoolClient, tenantId: string, schema: string): Promise<void> {
+    await client.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(schema)} CASCADE`);
+    await this.roles.dropTenantRole(client, tenantId);
+  }
+
 
   private async fault(step: ProvisioningStep, tenantId: string): Promise<void> {
     await this.faults?.(step, tenantId);

@@ -3,8 +3,9 @@ import type { Pool, PoolClient } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CONTROL_SCHEMA } from '../control-plane/control-plane-migrator';
+import { PRIMARY_DATABASE } from '../config/config';
+import { DatabasePools } from '../database/database-pools';
 import { databaseNameOf, derivedRolePassword, rolePrefixOf, runtimeRoleOf } from '../database/database-roles';
-import { SHARED_POOL } from '../database/database.module';
 import { LEDGER_TABLE } from './migration-runner';
 import { quoteIdentifier, tenantRoleName } from './tenant-id.util';
 
@@ -27,7 +28,7 @@ export class TenantRoles implements OnApplicationBootstrap {
   readonly runtimeRole: string;
 
   constructor(
-    @Inject(SHARED_POOL) private readonly pool: Pool,
+    private readonly pools: DatabasePools,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.prefix = rolePrefixOf(config);
@@ -44,43 +45,55 @@ export class TenantRoles implements OnApplicationBootstrap {
   }
 
   /**
-   * The runtime role, then a role for every registered tenant that lacks one or whose grants the runtime role lacks;
-   * returns those tenant ids. Idempotent: run at every boot and after every fleet migration.
+   * On every placement database: the runtime role, then a role for every tenant placed there that lacks one or whose
+   * grants the runtime role lacks; returns those tenant ids. Idempotent: run at every boot and after every fleet
+   * migration.
    */
   async ensureAll(): Promise<string[]> {
-    return this.inLockedTransaction(async (client) => {
-      await this.ensureRuntimeRole(client);
-      const { rows } = await client.query<{ id: string; schema_name: string }>(
-        `SELECT t.id, t.schema_name FROM ${CONTROL_SCHEMA}.tenants t
-          WHERE t.status <> 'PROVISIONING'
-            AND EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = t.schema_name)
-            AND NOT EXISTS (SELECT 1 FROM pg_roles r JOIN pg_auth_members m ON m.roleid = r.oid
-                             WHERE r.rolname = $1 || t.id AND m.member = (SELECT oid FROM pg_roles WHERE rolname = $2))
-          ORDER BY t.id`,
-        [this.prefix, this.runtimeRole],
-      );
-      for (const row of rows) await this.ensureTenantRole(client, row.id, row.schema_name);
-      return rows.map((row) => row.id);
-    });
+    const { rows: tenants } = await this.pools.owner(PRIMARY_DATABASE).query<{ id: string; schema_name: string; database: string }>(
+      `SELECT id, schema_name, database FROM ${CONTROL_SCHEMA}.tenants WHERE status <> 'PROVISIONING' ORDER BY id`,
+    );
+    const ensured: string[] = [];
+    for (const database of this.pools.names()) {
+      const placed = tenants.filter((t) => t.database === database);
+      ensured.push(...(await this.inLockedTransaction(database, async (client) => {
+        await this.ensureRuntimeRole(client, database);
+        const { rows } = await client.query<{ id: string; schema_name: string }>(
+          `SELECT t.id, t.schema_name FROM unnest($3::text[], $4::text[]) AS t(id, schema_name)
+            WHERE EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = t.schema_name)
+              AND NOT EXISTS (SELECT 1 FROM pg_roles r JOIN pg_auth_members m ON m.roleid = r.oid
+                               WHERE r.rolname = $1 || t.id AND m.member = (SELECT oid FROM pg_roles WHERE rolname = $2))
+            ORDER BY t.id`,
+          [this.prefix, this.runtimeRole, placed.map((t) => t.id), placed.map((t) => t.schema_name)],
+        );
+        for (const row of rows) await this.ensureTenantRole(client, row.id, row.schema_name);
+        return rows.map((row) => row.id);
+      })));
+    }
+    return ensured.sort();
   }
 
-  /** Creates the runtime role if missing and (re)asserts what it may do; public loses CREATE (CVE-2018-1058). */
-  async ensureRuntimeRole(client: PoolClient): Promise<void> {
+  /**
+   * Creates the runtime role on `database`'s server if missing and (re)asserts what it may do; public loses CREATE
+   * (CVE-2018-1058).
+   */
+  async ensureRuntimeRole(client: PoolClient, database = PRIMARY_DATABASE): Promise<void> {
+    const adminUrl = this.pools.urlOf(database);
     const role = quoteIdentifier(this.runtimeRole);
     const { rows } = await client.query<{ rolsuper: boolean }>(`SELECT rolsuper FROM pg_roles WHERE rolname = $1`, [this.runtimeRole]);
     if (this.config.databaseRuntimeUrl) {
       // An operator-managed role: it must exist and must not be a superuser, or isolation would be void.
-      if (!rows[0]) throw new Error(`The role of DATABASE_RUNTIME_URL (${this.runtimeRole}) does not exist`);
+      if (!rows[0]) throw new Error(`The role of DATABASE_RUNTIME_URL (${this.runtimeRole}) does not exist on database ${database}`);
       if (rows[0].rolsuper) throw new Error(`The role of DATABASE_RUNTIME_URL (${this.runtimeRole}) is a superuser`);
     } else {
       if (!rows[0]) await client.query(`CREATE ROLE ${role}`);
-      const password = derivedRolePassword(this.config.databaseUrl!, this.runtimeRole);
+      const password = derivedRolePassword(adminUrl, this.runtimeRole);
       await client.query(
         `ALTER ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS` +
           (password ? ` PASSWORD ${quoteLiteral(password)}` : ''),
       );
     }
-    await client.query(`GRANT CONNECT ON DATABASE ${quoteIdentifier(databaseNameOf(this.config.databaseUrl!))} TO ${role}`);
+    await client.query(`GRANT CONNECT ON DATABASE ${quoteIdentifier(databaseNameOf(adminUrl))} TO ${role}`);
     await client.query('REVOKE CREATE ON SCHEMA public FROM PUBLIC');
   }
 
@@ -119,8 +132,8 @@ export class TenantRoles implements OnApplicationBootstrap {
     await client.query(`DROP ROLE ${quoteIdentifier(name)}`);
   }
 
-  private async inLockedTransaction<T>(run: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  private async inLockedTransaction<T>(database: string, run: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pools.owner(database).connect();
     try {
       await client.query('BEGIN');
       await client.query(`SELECT pg_advisory_xact_lock(${ROLES_LOCK})`);

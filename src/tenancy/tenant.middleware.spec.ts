@@ -11,7 +11,7 @@ const BASE = 'tenantry.test';
 
 function tenant(id: string, status: TenantStatus): TenantRecord {
   const at = new Date('2026-01-01T00:00:00Z');
-  return { id, name: id, status, plan: 'free', schemaName: `tenant_${id}`, deletedAt: null, createdAt: at, updatedAt: at };
+  return { id, name: id, status, plan: 'free', schemaName: `tenant_${id}`, database: 'primary', deletedAt: null, createdAt: at, updatedAt: at };
 }
 
 const TENANTS = new Map(

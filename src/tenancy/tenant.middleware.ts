@@ -46,6 +46,9 @@ export class TenantMiddleware implements NestMiddleware {
     if (!tenant || tenant.status === 'PROVISIONING' || tenant.status === 'DELETED') {
       return this.reject(res, new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant'));
     }
+    if (tenant.status === 'MOVING') {
+      return this.reject(res, new AppError(ErrorCode.TENANT_MOVING, 'This tenant is moving to another database; retry shortly', { retryable: true, retryAfterSeconds: 1 }));
+    }
     if (tenant.status === 'SUSPENDED') {
       return this.reject(res, new AppError(ErrorCode.TENANT_SUSPENDED, 'This tenant is suspended'));
     }

@@ -24,7 +24,7 @@ export function randomTenantId(prefix = 't'): string {
  * Provisions a tenant with a random id through the real provisioner, and logs its admin in over HTTP.
  * Enterprise unless `plan` says otherwise, so that only tests about plan limits meet them.
  */
-export async function newTenant(api: TestApp, options: { id?: string; plan?: TenantPlan } = {}): Promise<TestTenant> {
+export async function newTenant(api: TestApp, options: { id?: string; plan?: TenantPlan; database?: string } = {}): Promise<TestTenant> {
   const id = options.id ?? randomTenantId();
   const adminEmail = `admin@${id}.test`;
   const tenant = await api.app.get(TenantProvisioner).create({
@@ -33,6 +33,7 @@ export async function newTenant(api: TestApp, options: { id?: string; plan?: Ten
     plan: options.plan ?? 'enterprise',
     adminEmail,
     adminPassword: TEST_PASSWORD,
+    database: options.database,
   });
   const login = await gql(api.baseUrl, LoginDocument, { email: adminEmail, password: TEST_PASSWORD }, { header: id });
   if (!login.body.data) throw new Error(`login failed for ${id}: ${JSON.stringify(login.body)}`);

@@ -117,7 +117,7 @@ describe('tenant provisioning', () => {
     expect(await summaryRow(id)).toBeUndefined();
 
     const tenant = await provisioner.create(newTenantInput(id));
-    expect(tenant).toMatchObject({ id, status: 'ACTIVE', schemaName: tenantSchemaName(id) });
+    expect(tenant).toMatchObject({ id, status: 'ACTIVE', schemaName: tenantSchemaName(id), database: 'primary' });
     await expectUsable(id, `admin@${id}.test`);
   });
 

@@ -82,7 +82,7 @@ describe('tenant lifecycle', () => {
     expect(await status(id)).toEqual({ status: 'ACTIVE', deleted_at: null });
 
     expect(await audit(id)).toEqual([
-      { action: 'create', actor: ACTOR, result: 'ok', details: { name: `Tenant ${id}`, plan: 'free', adminEmail: `admin@${id}.test` } },
+      { action: 'create', actor: ACTOR, result: 'ok', details: { name: `Tenant ${id}`, plan: 'free', adminEmail: `admin@${id}.test`, database: 'primary' } },
       { action: 'suspend', actor: ACTOR, result: 'ok', details: { from: 'ACTIVE', to: 'SUSPENDED' } },
       { action: 'resume', actor: ACTOR, result: 'ok', details: { from: 'SUSPENDED', to: 'ACTIVE' } },
       { action: 'delete', actor: ACTOR, result: 'ok', details: { from: 'ACTIVE', to: 'DELETED' } },
@@ -178,7 +178,7 @@ describe('tenant lifecycle', () => {
       action: 'hard-delete',
       actor: ACTOR,
       result: 'ok',
-      details: { status: 'ACTIVE', schema: tenantSchemaName(id) },
+      details: { status: 'ACTIVE', schema: tenantSchemaName(id), database: 'primary' },
     });
     await expect(lifecycle.hardDelete(id, ACTOR)).rejects.toMatchObject({ code: ErrorCode.TENANT_NOT_FOUND });
   });

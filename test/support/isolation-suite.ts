@@ -113,9 +113,10 @@ function errorOf(res: Result) {
 
 /**
  * The cross-tenant suite: every Query and Mutation field, by subdomain and by header, against an API that `start`
- * brings up (directly on PostgreSQL in `npm test`, through PgBouncer in `npm run test:services`).
+ * brings up (directly on PostgreSQL in `npm test`, through PgBouncer in `npm run test:services`), with A and B
+ * placed on the databases `placement` names (both on the primary by default).
  */
-export function describeIsolation(title: string, start: () => Promise<TestApp>): void {
+export function describeIsolation(title: string, start: () => Promise<TestApp>, placement: { a?: string; b?: string } = {}): void {
   describe(title, () => {
     let api: TestApp;
     let a: TestTenant;
@@ -180,7 +181,10 @@ export function describeIsolation(title: string, start: () => Promise<TestApp>):
     beforeAll(async () => {
       api = await start();
       // Room for every project and user these tests create.
-      [a, b] = await Promise.all([newTenant(api, { plan: 'pro' }), newTenant(api, { plan: 'pro' })]);
+      [a, b] = await Promise.all([
+        newTenant(api, { plan: 'pro', database: placement.a }),
+        newTenant(api, { plan: 'pro', database: placement.b }),
+      ]);
       aProject = await createAs(a, 'Area 51', aIds);
       bProject = await createAs(b, 'Bravo', bIds);
       aUser = await createUserAs(a, `alpha-member@${a.id}.test`);

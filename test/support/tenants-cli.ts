@@ -17,9 +17,9 @@ export function assertCliBuilt(): void {
   if (!existsSync(TENANTS_CLI)) throw new Error(`${TENANTS_CLI} is missing: run \`npm run pretest\` first`);
 }
 
-/** Starts `tenants <args>` against `databaseUrl` in its own process; `done` settles when it exits. */
-export function spawnTenantsCli(databaseUrl: string, args: string[], stdin = '') {
-  const env = { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn' };
+/** Starts `tenants <args>` against `databaseUrl` in its own process (`extraEnv`: e.g. DATABASES); `done` settles when it exits. */
+export function spawnTenantsCli(databaseUrl: string, args: string[], stdin = '', extraEnv: Record<string, string> = {}) {
+  const env = { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, NODE_ENV: 'test', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'warn', ...extraEnv };
   const child = spawn(process.execPath, [TENANTS_CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk: Buffer) => (out.stdout += chunk.toString('utf8')));
@@ -32,8 +32,8 @@ export function spawnTenantsCli(databaseUrl: string, args: string[], stdin = '')
   return { child, done };
 }
 
-export function runTenantsCli(databaseUrl: string, args: string[], stdin = ''): Promise<CliResult> {
-  return spawnTenantsCli(databaseUrl, args, stdin).done;
+export function runTenantsCli(databaseUrl: string, args: string[], stdin = '', extraEnv: Record<string, string> = {}): Promise<CliResult> {
+  return spawnTenantsCli(databaseUrl, args, stdin, extraEnv).done;
 }
 
 /** The `--json` report a command wrote to stdout; fails with its stderr when there is none. */

@@ -15,6 +15,9 @@ export class CreateTenantInput {
   @Field(() => TenantPlanEnum, { nullable: true, description: 'FREE when absent.' })
   plan?: TenantPlan | null;
 
+  @Field(() => String, { nullable: true, description: 'The configured database to place the schema on; "primary" when absent.' })
+  database?: string | null;
+
   @Field({ description: 'The first ADMIN of the tenant.' })
   adminEmail: string;
 

@@ -6,11 +6,13 @@ export const TenantStatusEnum = {
   PROVISIONING: 'PROVISIONING',
   ACTIVE: 'ACTIVE',
   SUSPENDED: 'SUSPENDED',
+  MOVING: 'MOVING',
   DELETED: 'DELETED',
 } as const satisfies Record<TenantStatus, TenantStatus>;
 registerEnumType(TenantStatusEnum, {
   name: 'TenantStatus',
-  description: 'SUSPENDED tenants answer TENANT_SUSPENDED; DELETED ones TENANT_NOT_FOUND (their data is kept until a hard delete).',
+  description:
+    'SUSPENDED tenants answer TENANT_SUSPENDED; MOVING ones the retryable TENANT_MOVING; DELETED ones TENANT_NOT_FOUND (their data is kept until a hard delete).',
 });
 
 // GraphQL enum names are upper-case; the registry stores the plan in lower case.
@@ -38,6 +40,9 @@ export class Tenant {
 
   @Field({ description: 'The PostgreSQL schema holding its data.' })
   schemaName: string;
+
+  @Field({ description: 'The configured database holding the schema: "primary" (DATABASE_URL) or a DATABASES name.' })
+  database: string;
 
   @Field(() => [String], { description: 'Custom domains serving this tenant, sorted.' })
   domains: string[];

@@ -1,0 +1,87 @@
+import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Pool } from 'pg';
+import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { badUserInput } from '../graphql/app-error';
+import { runtimeUrlFor } from './database-roles';
+import { ADMIN_APPLICATION_NAME, APPLICATION_NAME, SHARED_POOL, TENANT_POOL } from './database-tokens';
+
+/**
+ * The pools of every placement database: one bounded owner pool (provisioning, migrations, roles) and one bounded
+ * runtime pool (requests) per database, never per tenant. The primary's are SHARED_POOL and TENANT_POOL; the others
+ * open on first use and end at shutdown.
+ */
+@Injectable()
+export class DatabasePools implements OnApplicationShutdown {
+  private readonly owners = new Map<string, Pool>();
+  private readonly runtimes = new Map<string, Pool>();
+
+  constructor(
+    @Inject(SHARED_POOL) primaryOwner: Pool,
+    @Inject(TENANT_POOL) primaryRuntime: Pool,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    this.owners.set(PRIMARY_DATABASE, primaryOwner);
+    this.runtimes.set(PRIMARY_DATABASE, primaryRuntime);
+  }
+
+  /** The primary first, then the configured databases by name. */
+  names(): string[] {
+    return [PRIMARY_DATABASE, ...Object.keys(this.config.databases).sort()];
+  }
+
+  has(name: string): boolean {
+    return name === PRIMARY_DATABASE || Object.hasOwn(this.config.databases, name);
+  }
+
+  /** BAD_USER_INPUT naming the configured databases when `name` is none of them. */
+  check(name: string, field = 'database'): string {
+    if (!this.has(name)) throw badUserInput('Unknown database', { [field]: `must be one of ${this.names().join(', ')}` });
+    return name;
+  }
+
+  /** The owner URL of a database. */
+  urlOf(name: string): string {
+    if (name === PRIMARY_DATABASE) {
+      if (!this.config.databaseUrl) throw new Error('The database URL must be resolved before the app starts');
+      return this.config.databaseUrl;
+    }
+    const url = this.config.databases[name];
+    if (!url) throw new Error(`Database "${name}" is not configured (DATABASES)`);
+    return url;
+  }
+
+  owner(name: string): Pool {
+    return this.open(this.owners, name, () => this.urlOf(name), ADMIN_APPLICATION_NAME);
+  }
+
+  runtime(name: string): Pool {
+    // As the primary's request pool (DatabaseModule): no parallel plans, so one tenant's scan cannot take every core.
+    const options = `-c max_parallel_workers_per_gather=${this.config.pgParallelWorkersPerQuery}`;
+    return this.open(this.runtimes, name, () => runtimeUrlFor(this.config, this.urlOf(name)), APPLICATION_NAME, options);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    // The primary's pools are DatabaseModule's to end.
+    const opened = [...this.owners, ...this.runtimes].filter(([name]) => name !== PRIMARY_DATABASE).map(([, pool]) => pool);
+    this.owners.clear();
+    this.runtimes.clear();
+    await Promise.all(opened.map((pool) => pool.end().catch(() => undefined)));
+  }
+
+  private open(pools: Map<string, Pool>, name: string, url: () => string, applicationName: string, options?: string): Pool {
+    const existing = pools.get(name);
+    if (existing) return existing;
+    const pool = new Pool({
+      connectionString: url(),
+      max: this.config.pgPoolMax,
+      application_name: applicationName,
+      options,
+      connectionTimeoutMillis: 10_000,
+    });
+    // An idle client dying (database restart) must not crash the process; the pool replaces it.
+    pool.on('error', () => undefined);
+    pools.set(name, pool);
+    return pool;
+  }
+}
