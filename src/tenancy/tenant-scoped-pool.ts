@@ -133,21 +133,11 @@ export class TenantScopedPool extends Pool {
     let client: PoolClient;
     try {
       client = await this.shared.connect();
+      free.connected();
     } catch (error) {
       free();
       throw error;
     }
-    // The tenant's database time counts from each statement sent to its result, not the whole borrow: a query's
-    // transaction keeps its connection while the API resolves fields. Every statement of the borrow goes through
-    // client.query (Prisma's, the operation transaction's, the preamble); the override goes before it is returned.
-    const query = client.query;
-    client.query = ((...args: unknown[]) => {
-      const ended = free.statement();
-      const result = (query as (...a: unknown[]) => unknown).apply(client, args);
-      if (result instanceof Promise) result.then(ended, ended);
-      else ended();
-      return result;
-    }) as typeof client.query;
     // A connection the server drops between two statements (a restart) emits 'error' with no query to fail; unheard,
     // that would crash the process. The next statement fails instead, and release() discards the connection.
     const onError = () => undefined;
@@ -159,7 +149,6 @@ export class TenantScopedPool extends Pool {
         if (returned) return;
         returned = true;
         client.removeListener('error', onError);
-        delete (client as Partial<PoolClient>).query;
         client.release(error);
         free();
       },
