@@ -1,6 +1,7 @@
+import { Logger } from '@nestjs/common';
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import { quoteIdentifier } from './tenant-id.util';
-import type { ScopedConnection } from './operation-transaction';
+import type { ScopedConnection, ScopedTransactionOpener } from './operation-transaction';
 import type { TenantConnectionLimiter } from './tenant-connection-limiter';
 import { TenantContext } from './tenant-context';
 
@@ -12,6 +13,8 @@ export interface TenantScope {
   /** Read per transaction (the request's plan); undefined leaves the server's setting. */
   statementTimeoutMs(): number | undefined;
 }
+
+const refusals = new Logger('TenantScopedPool');
 
 type QueryArgs = [QueryConfig | string, unknown[]?];
 
@@ -69,6 +72,15 @@ export class TenantScopedPool extends Pool {
   }
 
   /** Borrows a connection and opens a transaction of this tenant on it; the caller ends it and calls `done`. */
+  opensSameAs(other: ScopedTransactionOpener): boolean {
+    return (
+      other instanceof TenantScopedPool &&
+      other.shared === this.shared &&
+      other.scope.role === this.scope.role &&
+      other.scope.schema === this.scope.schema
+    );
+  }
+
   async begin(readOnly: boolean): Promise<ScopedConnection> {
     const connection = await this.borrow();
     try {
@@ -120,8 +132,22 @@ export class TenantScopedPool extends Pool {
       const { code, message } = error as { code?: string; message?: string };
       if (code !== '42501' || !message?.startsWith('permission denied to set role')) throw error;
       await client.query('ROLLBACK');
+      await this.reportRefusal(client);
       return send(this.preamble(readOnly));
     }
+  }
+
+  // What the refused backend sees: membership through its cache (pg_has_role) and in the catalog (pg_auth_members).
+  // `granted` without `usable` is a stale membership cache; neither is a grant not yet visible to this snapshot.
+  private async reportRefusal(client: PoolClient): Promise<void> {
+    const { rows } = await client.query<{ pid: number; usable: boolean; granted: boolean }>(
+      `SELECT pg_backend_pid() AS pid, pg_has_role(session_user, $1, 'SET') AS usable,
+              EXISTS (SELECT 1 FROM pg_auth_members m
+                       WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = $1)
+                         AND m.member = (SELECT oid FROM pg_roles WHERE rolname = session_user)) AS granted`,
+      [this.scope.role],
+    );
+    refusals.warn(`SET LOCAL ROLE refused for tenant ${this.scope.tenantId}: ${JSON.stringify(rows[0])}; retrying once`);
   }
 
   override async end(): Promise<void> {
