@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import { quoteIdentifier } from './tenant-id.util';
 import type { ScopedConnection } from './operation-transaction';
@@ -12,6 +13,8 @@ export interface TenantScope {
   /** Read per transaction (the request's plan); undefined leaves the server's setting. */
   statementTimeoutMs(): number | undefined;
 }
+
+const refusals = new Logger('TenantScopedPool');
 
 type QueryArgs = [QueryConfig | string, unknown[]?];
 
@@ -120,8 +123,22 @@ export class TenantScopedPool extends Pool {
       const { code, message } = error as { code?: string; message?: string };
       if (code !== '42501' || !message?.startsWith('permission denied to set role')) throw error;
       await client.query('ROLLBACK');
+      await this.reportRefusal(client);
       return send(this.preamble(readOnly));
     }
+  }
+
+  // What the refused backend sees: membership through its cache (pg_has_role) and in the catalog (pg_auth_members).
+  // `granted` without `usable` is a stale membership cache; neither is a grant not yet visible to this snapshot.
+  private async reportRefusal(client: PoolClient): Promise<void> {
+    const { rows } = await client.query<{ pid: number; usable: boolean; granted: boolean }>(
+      `SELECT pg_backend_pid() AS pid, pg_has_role(session_user, $1, 'SET') AS usable,
+              EXISTS (SELECT 1 FROM pg_auth_members m
+                       WHERE m.roleid = (SELECT oid FROM pg_roles WHERE rolname = $1)
+                         AND m.member = (SELECT oid FROM pg_roles WHERE rolname = session_user)) AS granted`,
+      [this.scope.role],
+    );
+    refusals.warn(`SET LOCAL ROLE refused for tenant ${this.scope.tenantId}: ${JSON.stringify(rows[0])}; retrying once`);
   }
 
   override async end(): Promise<void> {
