@@ -7,7 +7,9 @@ import { EXIT, parse, UsageError, withContext, type Command } from './cli.util';
 import { cliActor } from './tenant-lifecycle.commands';
 
 export const ARCHIVE_USAGE = `  export <id> --out <file.ndjson.gz> [--json]          rows and sequences in one snapshot, gzipped NDJSON
-  import <file> --as <new-id> [--name <name>] [--json] [--migrations-dir D]   a new tenant from an export, migrated to the newest
+  import <file> --as <new-id> [--name <name>] [--database <name>] [--json] [--migrations-dir D]
+                                                      a new tenant from an export (placed on --database, default primary),
+                                                      migrated to the newest
 `;
 
 export const exportTenant: Command = async (args) => {
@@ -33,6 +35,7 @@ export const importTenant: Command = async (args) => {
   const { values, positionals } = parse(args, {
     as: { type: 'string' },
     name: { type: 'string' },
+    database: { type: 'string' },
     json: { type: 'boolean' },
     'migrations-dir': { type: 'string' },
   });
@@ -42,6 +45,7 @@ export const importTenant: Command = async (args) => {
     const report = await archiveErrors(() =>
       app.get(TenantImporter).import(positionals[0], values.as!, {
         name: values.name,
+        database: values.database,
         migrationsDir: values['migrations-dir'],
         actor: cliActor(),
         onProgress: progress('imported'),
@@ -52,7 +56,7 @@ export const importTenant: Command = async (args) => {
     const rows = report.tables.reduce((sum, t) => sum + t.rows, 0);
     const forward = report.migratedForward.length > 0 ? `, then migrated forward by ${report.migratedForward.join(', ')}` : '';
     process.stderr.write(
-      `Imported ${report.from} (at ${report.schemaVersion ?? 'no migrations'}) as ${report.tenantId}: ${rows} row(s) in ` +
+      `Imported ${report.from} (at ${report.schemaVersion ?? 'no migrations'}) as ${report.tenantId} on ${report.database}: ${rows} row(s) in ` +
         `${report.tables.length} table(s), ${report.sequences} sequence(s)${forward}, in ${report.elapsedMs} ms\n`,
     );
     return EXIT.ok;

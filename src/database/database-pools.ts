@@ -61,6 +61,11 @@ export class DatabasePools implements OnApplicationShutdown {
     return this.open(this.runtimes, name, () => runtimeUrlFor(this.config, this.urlOf(name)), APPLICATION_NAME, options);
   }
 
+  /** The request pools opened so far, by database name (the primary's always). */
+  openedRuntimes(): [string, Pool][] {
+    return [...this.runtimes];
+  }
+
   async onApplicationShutdown(): Promise<void> {
     // The primary's pools are DatabaseModule's to end.
     const opened = [...this.owners, ...this.runtimes].filter(([name]) => name !== PRIMARY_DATABASE).map(([, pool]) => pool);

@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { MigrationLedgerRepository } from '../control-plane/migration-ledger.repository';
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
-import { TENANT_POOL } from '../database/database.module';
+import { DatabasePools } from '../database/database-pools';
 import { RateLimiter } from '../graphql/rate-limit.service';
 import { FleetMigrator } from '../tenancy/fleet-migrator.service';
 import { loadMigrations } from '../tenancy/migration-runner';
@@ -34,7 +34,7 @@ export class MetricsService {
   private readonly rateLimited: Counter<'tenant'>;
 
   constructor(
-    @Inject(TENANT_POOL) pool: Pool, // the request pool: where tenants queue
+    pools: DatabasePools, // the request pools: where tenants queue
     connections: TenantConnectionService,
     tenantRegistry: TenantRegistry,
     @Inject(OBSERVABILITY_OPTIONS) options: ObservabilityOptions,
@@ -118,9 +118,21 @@ export class MetricsService {
         },
       });
 
-    gauge('tenantry_pg_pool_size', 'Connections open in the shared request pool', () => pool.totalCount);
-    gauge('tenantry_pg_pool_idle', 'Idle connections in the shared request pool', () => pool.idleCount);
-    gauge('tenantry_pg_pool_waiting', 'Queries waiting for a connection of the shared request pool', () => pool.waitingCount);
+    // One series per placement database whose request pool this process has opened.
+    const poolGauge = (name: string, help: string, read: (pool: Pool) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['database'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [database, pool] of pools.openedRuntimes()) this.set({ database }, read(pool));
+        },
+      });
+    poolGauge('tenantry_pg_pool_size', 'Connections open in the request pool of each database', (pool) => pool.totalCount);
+    poolGauge('tenantry_pg_pool_idle', 'Idle connections in the request pool of each database', (pool) => pool.idleCount);
+    poolGauge('tenantry_pg_pool_waiting', 'Queries waiting for a connection of the request pool of each database', (pool) => pool.waitingCount);
     gauge('tenantry_tenant_connection_waiting', 'Statements waiting for a connection slot of their own tenant (at its cap)', () => connections.limiter.stats().waiting);
     total('tenantry_tenant_busy_total', 'Statements refused with TENANT_BUSY: they waited for a slot of their tenant longer than its plan lets one run', () => connections.limiter.rejected);
     gauge('tenantry_tenants_heavy', 'Tenants held to TENANT_MAX_HEAVY_CONNECTIONS because their statements hold connections long', () => connections.limiter.stats().heavyTenants);

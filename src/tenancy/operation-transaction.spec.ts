@@ -1,8 +1,11 @@
 import type { PoolClient } from 'pg';
 import { OperationTransaction, type ScopedTransactionOpener } from './operation-transaction';
 
-/** An opener whose connections record the SQL they are sent; a statement containing FAIL is refused. */
-function recordingOpener() {
+/**
+ * An opener whose connections record the SQL they are sent; a statement containing FAIL is refused. Openers of the
+ * same `target` open the same transaction (a tenant's client rebuilt after eviction).
+ */
+function recordingOpener(target: string = Math.random().toString()) {
   const log: string[] = [];
   const released: (Error | boolean | undefined)[] = [];
   const opener: ScopedTransactionOpener = {
@@ -17,7 +20,9 @@ function recordingOpener() {
       } as unknown as PoolClient;
       return { client, done: (error) => void released.push(error) };
     },
+    opensSameAs: (other) => (other as ScopedTransactionOpener & { target?: string }).target === target,
   };
+  Object.assign(opener, { target });
   return { opener, log, released };
 }
 
@@ -59,5 +64,17 @@ describe('OperationTransaction', () => {
     const unused = new OperationTransaction();
     await unused.end();
     expect(first.log).toEqual(['BEGIN READ ONLY', 'SELECT 1', 'COMMIT']);
+  });
+
+  it("keeps the statements of a rebuilt client of the same tenant in the transaction it holds", async () => {
+    const evicted = recordingOpener('tenant_a');
+    const rebuilt = recordingOpener('tenant_a');
+    const transaction = new OperationTransaction();
+    await transaction.run(evicted.opener, (c) => c.query('SELECT 1'));
+    expect(transaction.joins(rebuilt.opener)).toBe(true);
+    await transaction.run(rebuilt.opener, (c) => c.query('SELECT 2'));
+    await transaction.end();
+    expect(evicted.log).toEqual(['BEGIN READ ONLY', 'SELECT 1', 'SELECT 2', 'COMMIT']);
+    expect(rebuilt.log).toEqual([]);
   });
 });

@@ -9,6 +9,8 @@ export interface ScopedConnection {
 /** What opens the role-scoped transaction: the tenant's TenantScopedPool. */
 export interface ScopedTransactionOpener {
   begin(readOnly: boolean): Promise<ScopedConnection>;
+  /** Whether `other` opens the same transaction (same pool, role and schema): a rebuilt client of the same tenant. */
+  opensSameAs(other: ScopedTransactionOpener): boolean;
 }
 
 /**
@@ -27,11 +29,13 @@ export class OperationTransaction {
 
   /** Whether a statement of `opener` runs here; after `end()` statements run on their own again. */
   joins(opener: ScopedTransactionOpener): boolean {
-    return !this.ended && (this.opener === undefined || this.opener === opener);
+    // By target, not identity: the tenant's client can be evicted and rebuilt mid-operation, and a statement sent
+    // beside the held connection would wait for a second one — under pool pressure, every query waits so.
+    return !this.ended && (this.opener === undefined || this.opener === opener || this.opener.opensSameAs(opener));
   }
 
   run<T>(opener: ScopedTransactionOpener, statement: (client: PoolClient) => Promise<T>): Promise<T> {
-    this.opener = opener;
+    this.opener ??= opener;
     const result = this.tail.then(() => this.runNow(opener, statement));
     this.tail = result.catch(() => undefined);
     return result;

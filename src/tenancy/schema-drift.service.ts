@@ -188,6 +188,7 @@ function blank(tenant: TenantRecord): TenantSchemaStatus {
     status: 'current',
     tenantStatus: tenant.status,
     schema: tenant.schemaName,
+    database: tenant.database,
     lastMigration: null,
     pending: [],
     checksumMismatches: [],

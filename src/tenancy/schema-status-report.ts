@@ -24,6 +24,8 @@ export interface TenantSchemaStatus {
   status: SchemaState;
   tenantStatus: TenantStatus;
   schema: string;
+  /** The placement database (a DATABASES name, or primary) the schema was checked on. */
+  database: string;
   /** The newest migration in the tenant's ledger. */
   lastMigration: string | null;
   /** Migrations on disk the ledger lacks, in order. */

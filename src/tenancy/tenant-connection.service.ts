@@ -5,6 +5,7 @@ import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DatabasePools } from '../database/database-pools';
 import { planLimits } from '../control-plane/plans';
+import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { PrismaClient } from '../../prisma/generated/tenant-client/client';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { isDatabaseUnavailable } from '../graphql/database-unavailable';
@@ -16,8 +17,21 @@ import { TenantScopedPool } from './tenant-scoped-pool';
 
 const QUERY_CANCELED = '57014';
 const INSUFFICIENT_PRIVILEGE = '42501';
+const UNDEFINED_TABLE = '42P01';
 
-function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InFlight) {
+function tenantMoving(): AppError {
+  return new AppError(ErrorCode.TENANT_MOVING, 'This tenant is moving to another database; retry shortly', { retryable: true, retryAfterSeconds: 1 });
+}
+
+/**
+ * Answers a statement whose tenant table is gone: what the registry says now, read past every cache, names the
+ * cause. The tenant is moving, or has moved off this database (a request that resolved the old placement before the
+ * fence and reached SQL after the source copy was dropped): TENANT_MOVING, and its retry finds the new placement.
+ * Otherwise the tenant was deleted: TENANT_NOT_FOUND.
+ */
+type SchemaGone = () => Promise<AppError>;
+
+function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InFlight, schemaGone: SchemaGone) {
   // PrismaPg qualifies every statement with `schema`; the scoped pool runs it as the tenant's role.
   const adapter = new PrismaPg(pool, { schema, disposeExternalPool: false });
   return new PrismaClient({ adapter }).$extends({
@@ -27,11 +41,11 @@ function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InF
         try {
           return await query(args);
         } catch (error) {
-          // The schema was dropped (hard delete) while this instance still held the tenant: unknown tenant, not a 500.
-          if ((error as { code?: string }).code === 'P2021') throw new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant');
+          // The schema was dropped (hard delete, or the source copy after a move) while this request held the tenant.
+          if ((error as { code?: string }).code === 'P2021' || postgresCodeOf(error) === UNDEFINED_TABLE) throw await schemaGone();
           // Its own schema refuses the tenant's role only while a move fences it (tenant-move.service.ts).
           if (postgresCodeOf(error) === INSUFFICIENT_PRIVILEGE && String((error as Error).message).includes(`permission denied for schema ${schema}`)) {
-            throw new AppError(ErrorCode.TENANT_MOVING, 'This tenant is moving to another database; retry shortly', { retryable: true, retryAfterSeconds: 1 });
+            throw tenantMoving();
           }
           if (postgresCodeOf(error) === QUERY_CANCELED) {
             throw new AppError(ErrorCode.QUERY_TIMEOUT, "The query ran longer than the tenant's plan allows");
@@ -101,6 +115,7 @@ export class TenantConnectionService implements OnApplicationShutdown {
     private readonly pools: DatabasePools,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly roles: TenantRoles,
+    private readonly registry: TenantRegistryRepository,
   ) {
     // A request's statement waits for its tenant's slot at most as long as its plan would let it run.
     this.limiter = new TenantConnectionLimiter({
@@ -149,7 +164,7 @@ export class TenantConnectionService implements OnApplicationShutdown {
         return tenant?.schemaName === schema ? planLimits(tenant.plan).statementTimeoutMs : undefined;
       },
     }, this.limiter);
-    const client = createTenantClient(scoped, schema, inFlight);
+    const client = createTenantClient(scoped, schema, inFlight, () => this.whySchemaIsGone(tenantId, database));
     // `$extends` returns a view; the base client is what `$disconnect` must reach.
     this.clients.set(schema, { database, client, base: client as unknown as PrismaClient, inFlight });
     return client;
@@ -167,6 +182,13 @@ export class TenantConnectionService implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.clients.clear();
     await Promise.all(this.draining);
+  }
+
+  private async whySchemaIsGone(tenantId: string, database: string): Promise<AppError> {
+    const now = await this.registry.getById(tenantId).catch(() => undefined);
+    if (now === undefined) return new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The tenant registry is unavailable; retry later');
+    if (now && (now.status === 'MOVING' || (now.status !== 'DELETED' && now.status !== 'PROVISIONING' && now.database !== database))) return tenantMoving();
+    return new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant');
   }
 
   // Eviction must not cut a query short: wait for in-flight operations, then disconnect.

@@ -1,11 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
-import { SHARED_POOL } from '../database/database.module';
+import { DatabasePools } from '../database/database-pools';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { copyLines } from './copy-lines.util';
@@ -56,7 +56,7 @@ export interface ExportReport {
 @Injectable()
 export class TenantExporter {
   constructor(
-    @Inject(SHARED_POOL) private readonly pool: Pool,
+    private readonly pools: DatabasePools,
     private readonly registry: TenantRegistryRepository,
   ) {}
 
@@ -67,7 +67,8 @@ export class TenantExporter {
     if (!tenant || tenant.status === 'PROVISIONING') throw new AppError(ErrorCode.TENANT_NOT_FOUND, `No tenant "${tenantId}"`);
     const schema = tenant.schemaName;
     const partial = `${file}.partial`;
-    const client = await this.pool.connect();
+    // Read where the tenant is placed; its registry row stays on the primary.
+    const client = await this.pools.owner(tenant.database).connect();
     const counts: Record<string, number> = {};
     let header: ExportHeader | undefined;
     let sequenceCount = 0;
@@ -109,7 +110,7 @@ export class TenantExporter {
       action: 'export',
       actor,
       result: 'ok',
-      details: { file, schemaVersion: header.schemaVersion, rows: counts },
+      details: { file, database: tenant.database, schemaVersion: header.schemaVersion, rows: counts },
     }).catch(() => undefined);
     return {
       tenantId,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { stat } from 'node:fs/promises';
 import type { PoolClient } from 'pg';
-import type { AppConfig } from '../config/config';
+import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { TENANT_PLANS, type TenantPlan } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
@@ -34,6 +34,8 @@ export interface ImportOptions extends ArchiveOptions {
   name?: string;
   /** Defaults to config.paths.tenantMigrations. */
   migrationsDir?: string;
+  /** The new tenant's placement database; the primary when absent. */
+  database?: string;
 }
 
 export interface ImportReport {
@@ -41,6 +43,8 @@ export interface ImportReport {
   file: string;
   /** The tenant the export was taken from. */
   from: string;
+  /** Where the new tenant is placed. */
+  database: string;
   schemaVersion: string | null;
   /** Migrations applied after the rows were loaded, to bring the schema to this code's newest. */
   migratedForward: string[];
@@ -82,10 +86,10 @@ export class TenantImporter {
       const migrations = loadMigrations(options.migrationsDir ?? this.config.paths.tenantMigrations);
       const version = migrationsAt(header, migrations);
       const plan = (TENANT_PLANS as readonly string[]).includes(header.tenant.plan) ? (header.tenant.plan as TenantPlan) : 'free';
-      const details = { file, from: header.tenantId, schemaVersion: header.schemaVersion };
+      const details = { file, from: header.tenantId, schemaVersion: header.schemaVersion, database: options.database ?? PRIMARY_DATABASE };
       try {
-        const identity = { id: tenantId, name: options.name ?? header.tenant.name, plan };
-        const { result } = await this.provisioner.provision(identity, async (client, schema) => {
+        const identity = { id: tenantId, name: options.name ?? header.tenant.name, plan, database: options.database };
+        const { tenant, result } = await this.provisioner.provision(identity, async (client, schema) => {
           await applyMigrationsInTransaction(client, schema, version);
           await client.query(VALUE_SETTINGS_SQL, VALUE_SETTINGS_PARAMS);
           const loaded = await load(client, schema, header, lines, onProgress);
@@ -99,6 +103,7 @@ export class TenantImporter {
           tenantId,
           file,
           from: header.tenantId,
+          database: tenant.database,
           schemaVersion: header.schemaVersion,
           migratedForward: forward,
           tables: Object.entries(loaded.rows).map(([name, rows]) => ({ name, rows })),

@@ -4,6 +4,7 @@ import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { DatabasePools } from '../database/database-pools';
 import { APP_CONFIG } from '../config/config.module';
 import { SHARED_POOL } from '../database/database.module';
+import { directDatabaseUrl } from '../database/database-roles';
 import { TENANT_PLANS, type TenantPlan, type TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { hashPassword, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../auth/password.util';
@@ -12,6 +13,7 @@ import { applyMigrationsInTransaction, loadMigrations } from './migration-runner
 import { quoteIdentifier, tenantIdProblem, tenantSchemaName } from './tenant-id.util';
 import { TenantConnectionService } from './tenant-connection.service';
 import { TenantRoles } from './tenant-roles.service';
+import { tryTenantProvisioningLock, type TenantProvisioningLock } from './tenant-provisioning-lock';
 
 export interface NewTenant {
   id: string;
@@ -108,13 +110,19 @@ export class TenantProvisioner implements OnApplicationBootstrap {
     const database = this.pools.check(identity.database ?? PRIMARY_DATABASE);
     const schema = tenantSchemaName(id);
 
-    const client = await this.pool.connect();
+    const lock = await this.lockTenant(id);
+    let client: PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
     let registered = false;
     let placed: PoolClient | undefined;
     let placedCommitted = false;
     let result: T;
     try {
-      await this.lockTenant(client, id);
       const existing = await this.registry.getById(id, client);
       if (existing?.status === 'PROVISIONING') await this.dropLeftover(client, existing);
       else if (existing) throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" already exists`);
@@ -154,9 +162,9 @@ export class TenantProvisioner implements OnApplicationBootstrap {
       if (registered) await this.registry.delete(id, client).catch(() => undefined);
       throw error;
     } finally {
-      await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
       client.release();
       placed?.release();
+      await lock.release();
     }
     const tenant = await this.registry.getById(id);
     if (!tenant) throw new Error(`Tenant ${id} vanished after provisioning`);
@@ -167,32 +175,30 @@ export class TenantProvisioner implements OnApplicationBootstrap {
   async cleanupLeftovers(): Promise<string[]> {
     const cleaned: string[] = [];
     for (const tenant of await this.registry.listByStatus('PROVISIONING')) {
-      const client = await this.pool.connect();
+      const lock = await tryTenantProvisioningLock(directDatabaseUrl(this.config), tenant.id);
+      if (!lock) continue;
+      const client = await this.pool.connect().catch(async (error: unknown) => {
+        await lock.release();
+        throw error;
+      });
       try {
-        const { rows } = await client.query<{ locked: boolean }>(
-          `SELECT pg_try_advisory_lock(hashtext('tenantry:tenant'), hashtext($1)) AS locked`,
-          [tenant.id],
-        );
-        if (!rows[0].locked) continue;
         const current = await this.registry.getById(tenant.id, client);
         if (current?.status !== 'PROVISIONING') continue;
         await this.dropLeftover(client, current);
         cleaned.push(tenant.id);
       } finally {
-        await client.query('SELECT pg_advisory_unlock_all()').catch(() => undefined);
         client.release();
+        await lock.release();
       }
     }
     return cleaned;
   }
 
   // A session lock per tenant id: released by the server when the creating process dies.
-  private async lockTenant(client: PoolClient, id: string): Promise<void> {
-    const { rows } = await client.query<{ locked: boolean }>(
-      `SELECT pg_try_advisory_lock(hashtext('tenantry:tenant'), hashtext($1)) AS locked`,
-      [id],
-    );
-    if (!rows[0].locked) throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is being provisioned by another process`);
+  private async lockTenant(id: string): Promise<TenantProvisioningLock> {
+    const lock = await tryTenantProvisioningLock(directDatabaseUrl(this.config), id);
+    if (!lock) throw new AppError(ErrorCode.CONFLICT, `Tenant "${id}" is being provisioned by another process`);
+    return lock;
   }
 
   private async dropLeftover(client: PoolClient, tenant: TenantRecord): Promise<void> {

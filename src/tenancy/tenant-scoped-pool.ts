@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { Pool, type PoolClient, type QueryConfig } from 'pg';
 import { quoteIdentifier } from './tenant-id.util';
-import type { ScopedConnection } from './operation-transaction';
+import type { ScopedConnection, ScopedTransactionOpener } from './operation-transaction';
 import type { TenantConnectionLimiter } from './tenant-connection-limiter';
 import { TenantContext } from './tenant-context';
 
@@ -72,6 +72,15 @@ export class TenantScopedPool extends Pool {
   }
 
   /** Borrows a connection and opens a transaction of this tenant on it; the caller ends it and calls `done`. */
+  opensSameAs(other: ScopedTransactionOpener): boolean {
+    return (
+      other instanceof TenantScopedPool &&
+      other.shared === this.shared &&
+      other.scope.role === this.scope.role &&
+      other.scope.schema === this.scope.schema
+    );
+  }
+
   async begin(readOnly: boolean): Promise<ScopedConnection> {
     const connection = await this.borrow();
     try {

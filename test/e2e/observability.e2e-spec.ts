@@ -128,9 +128,11 @@ describe('observability: /metrics and structured logs', () => {
 
   it('exposes pool, tenant-client LRU, registry cache and process metrics', async () => {
     const text = await metricsText(api);
-    expect(sample(text, 'tenantry_pg_pool_size')).toBeGreaterThan(0);
-    expect(sample(text, 'tenantry_pg_pool_idle')).toBeGreaterThanOrEqual(0);
-    expect(sample(text, 'tenantry_pg_pool_waiting')).toBe(0);
+    // One database configured: its request pool is the only series.
+    expect(sample(text, 'tenantry_pg_pool_size', { database: 'primary' })).toBeGreaterThan(0);
+    expect(sample(text, 'tenantry_pg_pool_idle', { database: 'primary' })).toBeGreaterThanOrEqual(0);
+    expect(sample(text, 'tenantry_pg_pool_waiting', { database: 'primary' })).toBe(0);
+    expect(text.split('\n').filter((line) => line.startsWith('tenantry_pg_pool_size{'))).toHaveLength(1);
     expect(sample(text, 'tenantry_tenant_clients_cached')).toBeGreaterThanOrEqual(5);
     expect(sample(text, 'tenantry_tenant_client_cache_hits_total')).toBeGreaterThan(0);
     expect(sample(text, 'tenantry_tenant_client_cache_misses_total')).toBeGreaterThanOrEqual(5);

@@ -14,6 +14,7 @@ import { IsolationChecker } from '../../src/tenancy/isolation-check.service';
 import { IsolationReporter } from '../../src/tenancy/isolation-report.service';
 import { SchemaDriftService } from '../../src/tenancy/schema-drift.service';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
+import { TenantImporter, type ImportReport } from '../../src/tenancy/tenant-import.service';
 import { tenantSchemaName } from '../../src/tenancy/tenant-id.util';
 import { TenantRoles } from '../../src/tenancy/tenant-roles.service';
 import { TEST_JWT_SECRET } from '../factories/app';
@@ -35,6 +36,22 @@ describe('tenants placed on two databases', () => {
 
   const create = (id: string, database?: string) =>
     app.get(TenantLifecycleService).create({ id, name: `Placed ${id}`, adminEmail: `admin@${id}.test`, adminPassword: TEST_PASSWORD, database }, 'test');
+  // Per data table (the ledger is the importer's own): row count and an md5 over the rows' text in a total order.
+  const checksums = async (client: Client, id: string) => {
+    const schema = tenantSchemaName(id);
+    const { rows: tables } = await client.query<{ name: string }>(
+      `SELECT tablename AS name FROM pg_tables WHERE schemaname = $1 AND tablename <> '_tenantry_migrations' ORDER BY 1`,
+      [schema],
+    );
+    const sums: Record<string, string> = {};
+    for (const { name } of tables) {
+      const { rows } = await client.query<{ n: number; sum: string }>(
+        `SELECT count(*)::int AS n, md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS sum FROM "${schema}"."${name}" t`,
+      );
+      sums[name] = `${rows[0].n} ${rows[0].sum}`;
+    }
+    return sums;
+  };
   const schemaExists = async (client: Client, id: string) =>
     (await client.query(`SELECT 1 FROM pg_namespace WHERE nspname = $1`, [tenantSchemaName(id)])).rowCount === 1;
 
@@ -109,9 +126,9 @@ describe('tenants placed on two databases', () => {
       expect(note.rows[0].t).not.toBeNull();
 
       const drift = app.get(SchemaDriftService);
-      expect((await drift.status({ migrationsDir: dir })).tenants.map((t) => [t.id, t.status])).toEqual(
-        [ids.a, ids.b, ids.c].sort().map((id) => [id, 'current']),
-      );
+      const placedOn = { [ids.a]: PRIMARY_DATABASE, [ids.b]: SECOND_DATABASE, [ids.c]: SECOND_DATABASE };
+      const checked = (await drift.status({ migrationsDir: dir })).tenants.filter((t) => t.id in placedOn);
+      expect(checked.map((t) => [t.id, t.status, t.database])).toEqual([ids.a, ids.b, ids.c].sort().map((id) => [id, 'current', placedOn[id]]));
       await onSecond.query(`CREATE TABLE ${tenantSchemaName(ids.c)}.stray (id int)`);
       const after = await drift.status({ migrationsDir: dir });
       expect(after.tenants.find((t) => t.id === ids.c)).toMatchObject({
@@ -147,6 +164,40 @@ describe('tenants placed on two databases', () => {
     const listed = jsonReport<{ tenants: { id: string; database: string }[] }>(await runTenantsCli(primary.url, ['list', '--json'], '', second.env));
     expect(listed.tenants.find((t) => t.id === id)?.database).toBe(SECOND_DATABASE);
   }, 240_000); // four CLI processes, each booting the operations context
+
+  it('exports a tenant from its own database and imports it onto another one, row for row', async () => {
+    const source = randomTenantId('pexp');
+    await create(source, SECOND_DATABASE);
+    const schema = tenantSchemaName(source);
+    await onSecond.query(
+      `INSERT INTO "${schema}"."Project" (id, name, "ownerId", "createdAt", "updatedAt")
+       SELECT gen_random_uuid(), 'placed ' || i, (SELECT id FROM "${schema}"."User" LIMIT 1), now(), now() FROM generate_series(1, 40) i`,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'tenantry-placement-export-'));
+    try {
+      const file = join(dir, `${source}.ndjson.gz`);
+      const exported = await runTenantsCli(primary.url, ['export', source, '--out', file], '', second.env);
+      expect(exported.stderr).toContain(`Exported ${source}`);
+      expect(exported.code).toBe(0);
+
+      const copy = randomTenantId('pimp');
+      const imported = await runTenantsCli(primary.url, ['import', file, '--as', copy, '--database', PRIMARY_DATABASE, '--json'], '', second.env);
+      expect(imported.code).toBe(0);
+      expect(jsonReport<ImportReport>(imported)).toMatchObject({ tenantId: copy, from: source, database: PRIMARY_DATABASE });
+      expect(await app.get(TenantRegistryRepository).getById(copy)).toMatchObject({ status: 'ACTIVE', database: PRIMARY_DATABASE });
+      expect([await schemaExists(onPrimary, copy), await schemaExists(onSecond, copy)]).toEqual([true, false]);
+      const [from, into] = [await checksums(onSecond, source), await checksums(onPrimary, copy)];
+      expect(from.Project).toMatch(/^40 /);
+      expect(into).toEqual(from);
+
+      // An unknown placement is refused before anything is written.
+      const refused = randomTenantId('pimp');
+      await expect(app.get(TenantImporter).import(file, refused, { database: 'nowhere' })).rejects.toMatchObject({ code: 'BAD_USER_INPUT' });
+      expect(await app.get(TenantRegistryRepository).getById(refused)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 240_000); // two CLI processes, each booting the operations context
 
   it('hard-deletes a placed tenant: its schema goes from its own database', async () => {
     await app.get(TenantLifecycleService).hardDelete(ids.c, 'test');

@@ -11,6 +11,7 @@ import { ADMIN_APPLICATION_NAME } from '../../src/database/database.module';
 import { AppError, ErrorCode } from '../../src/graphql/app-error';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
 import { tenantSchemaName } from '../../src/tenancy/tenant-id.util';
+import { PROVISIONING_LOCK_APPLICATION_NAME } from '../../src/tenancy/tenant-provisioning-lock';
 import {
   PROVISIONING_FAULTS,
   TenantProvisioner,
@@ -198,6 +199,14 @@ describe('tenant provisioning', () => {
       // Blocked after CREATE SCHEMA, the migrations and the admin insert: recording the summary comes next.
       expect(blocked.query).toMatch(/INSERT INTO tenantry_control\.tenant_migration_summary/);
       expect(await registryRow(id)).toEqual({ status: 'PROVISIONING' });
+      // The tenant's session lock is held on the dedicated direct connection, not on the pooled one (a pooler would
+      // leave it on whichever server connection ran it).
+      const { rows: holders } = await observer.query<{ application_name: string }>(
+        `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+          WHERE l.locktype = 'advisory' AND l.granted AND a.datname = $1`,
+        [db.name],
+      );
+      expect(holders.map((h) => h.application_name)).toEqual([PROVISIONING_LOCK_APPLICATION_NAME]);
       // The uncommitted schema is invisible to everyone else.
       expect(await schemaExists(id)).toBe(false);
 
@@ -207,8 +216,13 @@ describe('tenant provisioning', () => {
 
       await locker.query('ROLLBACK');
       lockHeld = false;
-      await waitFor('the killed creator backend to end', async () => {
-        const { rows } = await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [blocked.pid]);
+      // Its provisioning connection and the direct one holding its tenant lock.
+      await waitFor('the killed creator backends to end', async () => {
+        const { rows } = await observer.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1 OR (datname = $2 AND application_name = $3)', [
+          blocked.pid,
+          db.name,
+          PROVISIONING_LOCK_APPLICATION_NAME,
+        ]);
         return rows.length === 0 ? true : undefined;
       });
     } finally {

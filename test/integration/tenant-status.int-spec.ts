@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
-import { loadConfig } from '../../src/config/config';
+import { loadConfig, PRIMARY_DATABASE } from '../../src/config/config';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
 import { FleetMigrator } from '../../src/tenancy/fleet-migrator.service';
 import { loadMigrations } from '../../src/tenancy/migration-runner';
@@ -91,6 +91,7 @@ describe('tenants status (pending migrations and schema drift)', () => {
         status: 'current',
         tenantStatus: 'ACTIVE',
         schema: tenantSchemaName(id),
+        database: PRIMARY_DATABASE,
         lastMigration: BASE.at(-1),
         pending: [],
         checksumMismatches: [],
