@@ -2,6 +2,7 @@ import { Logger, type LogLevel as NestLogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { AppModule } from './app.module';
 import type { AppConfig, LogLevel } from './config/config';
 import { startEmbeddedPostgres } from './database/embedded-postgres';
@@ -55,12 +56,29 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   // The client address login throttling keys on: behind a load balancer, every client would otherwise share its address.
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
-  // Unknown tenants are answered before the body is read (R3: a flood of them must cost the real tenants nothing).
-  const tenants = app.get(TenantMiddleware);
-  app.use('/graphql', (req: Request, res: Response, next: NextFunction) => tenants.rejectCertainlyUnknown(req, res, next));
+  answerUnknownTenantsFirst(app.getHttpServer() as Server, app.get(TenantMiddleware));
   app.use(express.json({ limit: MAX_BODY_BYTES }));
   app.use(bodyErrors);
   return app;
+}
+
+// Express's path matching: case-insensitive, a prefix up to a '/' (what app.use('/graphql') and Nest's route see).
+const GRAPHQL_PATH = /^\/graphql(?:[/?#]|$)/i;
+
+/**
+ * Requests naming a tenant that certainly does not exist are answered by node:http itself, before Express routes them
+ * or their body is read (R3: a flood of unknown tenants must cost the real ones as little as it can); Express costs
+ * several times node:http per request. Every other request goes on to Express, and to TenantMiddleware.use.
+ */
+function answerUnknownTenantsFirst(server: Server, tenants: TenantMiddleware): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  if (listeners.length !== 1) throw new Error(`Expected Express as the only request listener, found ${listeners.length}`);
+  const [expressApp] = listeners;
+  server.removeListener('request', expressApp);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (GRAPHQL_PATH.test(req.url ?? '') && tenants.answerIfCertainlyUnknown(req, res)) return;
+    expressApp(req, res);
+  });
 }
 
 // Body-parser failures still answer in GraphQL's shape: too large → PAYLOAD_TOO_LARGE, unparsable → BAD_REQUEST.

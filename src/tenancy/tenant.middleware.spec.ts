@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig } from '../config/config';
 import type { TenantRecord, TenantStatus } from '../control-plane/tenant-record';
 import type { TenantRegistry } from '../control-plane/tenant-registry.service';
@@ -31,6 +32,8 @@ interface Outcome {
   lookups: string[];
   /** Every custom domain the registry was asked about. */
   domainLookups: string[];
+  /** Whether answerIfCertainlyUnknown answered, when the request went through it. */
+  answeredFirst?: boolean;
 }
 
 const DOMAINS = new Map([
@@ -39,10 +42,19 @@ const DOMAINS = new Map([
   ['gone.example.org', 'gone'],
 ]);
 
-async function run(headers: Record<string, string | string[]>, registryFails = false): Promise<Outcome> {
+interface RunOptions {
+  registryFails?: boolean;
+  /** Through answerIfCertainlyUnknown first, as bootstrap.ts does; `known: false` is a registry not yet filled. */
+  gate?: { known: boolean };
+}
+
+async function run(headers: Record<string, string | string[]>, options: RunOptions | boolean = {}): Promise<Outcome> {
+  const { registryFails = false, gate } = typeof options === 'boolean' ? { registryFails: options } : options;
   const lookups: string[] = [];
   const domainLookups: string[] = [];
   const registry = {
+    mayHoldId: (id: string) => !gate?.known || TENANTS.has(id),
+    mayHoldDomain: (domain: string) => !gate?.known || DOMAINS.has(domain),
     resolve: async (id: string) => {
       lookups.push(id);
       if (registryFails) throw new Error('connection refused');
@@ -58,24 +70,25 @@ async function run(headers: Record<string, string | string[]>, registryFails = f
 
   const outcome: Outcome = { headers: {}, lookups, domainLookups };
   const res = {
-    status(code: number) {
+    writeHead(code: number, headers: Record<string, string | number>) {
       outcome.status = code;
-      return res;
-    },
-    type(type: string) {
-      outcome.headers['content-type'] = type;
+      for (const [name, value] of Object.entries(headers)) outcome.headers[name] = String(value);
       return res;
     },
     setHeader(name: string, value: string) {
       outcome.headers[name] = value;
       return res;
     },
-    send(body: string) {
+    end(body: string) {
       outcome.body = JSON.parse(body);
       outcome.code = outcome.body?.errors[0].extensions.code;
       return res;
     },
   };
+  if (gate) {
+    outcome.answeredFirst = middleware.answerIfCertainlyUnknown({ headers } as unknown as IncomingMessage, res as unknown as ServerResponse);
+    if (outcome.answeredFirst) return outcome;
+  }
   await middleware.use({ headers } as unknown as Request, res as unknown as Response, () => {
     outcome.context = TenantContext.current();
   });
@@ -129,7 +142,8 @@ describe('TenantMiddleware', () => {
     expect(outcome.context).toBeUndefined();
     expect(outcome.status).toBe(404);
     expect(outcome.code).toBe('TENANT_NOT_FOUND');
-    expect(outcome.headers['content-type']).toBe('application/json');
+    expect(outcome.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(outcome.headers['content-length'])).toBe(Buffer.byteLength(JSON.stringify(outcome.body)));
   });
 
   it('never asks the registry about hosts it rejects or ids that are malformed', async () => {
@@ -224,5 +238,37 @@ describe('TenantMiddleware', () => {
     const outcome = await run({ host: `acme.${BASE}` });
     expect(outcome.context?.tenant).toEqual(TENANTS.get('acme'));
     expect(TenantContext.current()).toBeUndefined();
+  });
+
+  describe('in front of Express (answerIfCertainlyUnknown)', () => {
+    it.each([
+      ['an unknown id in the header', { host: BASE, 'x-tenant-id': 'nobody' }, 'TENANT_NOT_FOUND'],
+      ['an unknown subdomain', { host: `nobody.${BASE}` }, 'TENANT_NOT_FOUND'],
+      ['an unknown custom domain', { host: 'nobody.example.org' }, 'TENANT_NOT_FOUND'],
+      ['a malformed id', { host: `acme_corp.${BASE}` }, 'TENANT_NOT_FOUND'],
+      ['host and header naming different tenants', { host: `acme.${BASE}`, 'x-tenant-id': 'globex' }, 'TENANT_MISMATCH'],
+    ])('answers %s from memory, with no registry lookup', async (_what, headers, code) => {
+      const outcome = await run(headers, { gate: { known: true } });
+      expect(outcome.answeredFirst).toBe(true);
+      expect(outcome.code).toBe(code);
+      expect(outcome.lookups).toEqual([]);
+      expect(outcome.domainLookups).toEqual([]);
+    });
+
+    it.each([
+      ['a known id', { host: BASE, 'x-tenant-id': 'acme' }, 'acme'],
+      ['a known custom domain', { host: 'shop.example.org' }, 'acme'],
+    ])('lets %s through to the registry', async (_what, headers, id) => {
+      const outcome = await run(headers, { gate: { known: true } });
+      expect(outcome.answeredFirst).toBe(false);
+      expect(tenantOf(outcome)).toBe(id);
+    });
+
+    it('lets every well-formed name through while the known names are not filled', async () => {
+      const outcome = await run({ host: `nobody.${BASE}` }, { gate: { known: false } });
+      expect(outcome.answeredFirst).toBe(false);
+      expect(outcome.lookups).toEqual(['nobody']);
+      expect(outcome.code).toBe('TENANT_NOT_FOUND');
+    });
   });
 });

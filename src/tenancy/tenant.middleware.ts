@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -44,7 +45,7 @@ export class TenantMiddleware implements NestMiddleware {
       return this.reject(res, error as AppError);
     }
     if (!tenant || tenant.status === 'PROVISIONING' || tenant.status === 'DELETED') {
-      return this.reject(res, new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant'));
+      return this.answer(res, UNKNOWN_TENANT);
     }
     if (tenant.status === 'MOVING') {
       return this.reject(res, new AppError(ErrorCode.TENANT_MOVING, 'This tenant is moving to another database; retry shortly', { retryable: true, retryAfterSeconds: 1 }));
@@ -58,28 +59,36 @@ export class TenantMiddleware implements NestMiddleware {
   }
 
   /**
-   * Runs before the body is read (registered first in bootstrap.ts): answers a request whose tenant certainly does not
-   * exist, or whose tenant headers are invalid, from memory and exactly as `use` would; any other goes on to `use`.
+   * Runs in front of Express (installed in bootstrap.ts), before routing or reading the body: answers a request whose
+   * tenant certainly does not exist, or whose tenant headers are invalid, from memory and exactly as `use` would, and
+   * returns true; any other request returns false and goes on to Express and `use`.
    */
-  rejectCertainlyUnknown(req: Request, res: Response, next: NextFunction): void {
+  answerIfCertainlyUnknown(req: IncomingMessage, res: ServerResponse): boolean {
     let name: TenantName;
     try {
       name = this.nameOf(req);
     } catch (error) {
-      return this.reject(res, error as AppError);
+      this.reject(res, error as AppError);
+      return true;
     }
     if (name.kind === 'malformed' || (name.kind === 'id' && !this.registry.mayHoldId(name.id))) {
-      return this.reject(res, new AppError(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant'));
+      this.answer(res, UNKNOWN_TENANT);
+      return true;
     }
     if (name.kind === 'custom' && !this.registry.mayHoldDomain(name.domain)) {
-      return this.reject(res, new AppError(ErrorCode.TENANT_NOT_FOUND, 'This host serves no tenant'));
+      this.answer(res, UNKNOWN_HOST);
+      return true;
     }
-    next();
+    return false;
   }
 
-  private reject(res: Response, error: AppError): void {
-    this.rejections.record(error.code);
-    reject(res, error);
+  private reject(res: ServerResponse, error: AppError): void {
+    this.answer(res, answerOf(error.code, error.message, error.details));
+  }
+
+  private answer(res: ServerResponse, answer: Answer): void {
+    this.rejections.record(answer.code);
+    res.writeHead(answer.status, answer.headers).end(answer.body);
   }
 
   private async tenantOf(req: Request): Promise<TenantRecord | null> {
@@ -95,7 +104,7 @@ export class TenantMiddleware implements NestMiddleware {
   }
 
   /** The tenant the Host header and x-tenant-id name (no I/O); throws when they are invalid or disagree. */
-  private nameOf(req: Request): TenantName {
+  private nameOf(req: IncomingMessage): TenantName {
     const header = req.headers[TENANT_HEADER];
     if (Array.isArray(header)) throw new AppError(ErrorCode.TENANT_NOT_FOUND, `Send one ${TENANT_HEADER} header`);
     const host = this.nameOfHost(req.headers.host ?? '');
@@ -146,9 +155,19 @@ function stripPort(host: string): string {
   return colon === -1 ? host : host.slice(0, colon);
 }
 
-function reject(res: Response, error: AppError): void {
-  res
-    .status(httpStatusFor(error.code))
-    .type('application/json')
-    .send(JSON.stringify(graphqlErrorBody(error.code, error.message, error.details)));
+/** A rejection as written by plain node:http, so it costs the same in front of Express as inside it. */
+interface Answer {
+  code: ErrorCode;
+  status: number;
+  headers: Record<string, string | number>;
+  body: string;
 }
+
+function answerOf(code: ErrorCode, message: string, details?: Record<string, unknown>): Answer {
+  const body = JSON.stringify(graphqlErrorBody(code, message, details));
+  return { code, status: httpStatusFor(code), headers: { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) }, body };
+}
+
+// The answers a flood of unknown tenants gets, built once: no error object (and stack trace) or JSON per request.
+const UNKNOWN_TENANT = answerOf(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant');
+const UNKNOWN_HOST = answerOf(ErrorCode.TENANT_NOT_FOUND, 'This host serves no tenant');
