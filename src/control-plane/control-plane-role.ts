@@ -4,6 +4,7 @@ import { controlPlaneRoleName, databaseNameOf, derivedRolePassword, rolePrefixOf
 import { LEDGER_TABLE } from '../tenancy/migration-runner';
 import { quoteIdentifier } from '../tenancy/tenant-id.util';
 import { CONTROL_SCHEMA } from './control-plane-migrator';
+import { inTransaction } from './in-transaction.util';
 
 const TABLE_PRIVILEGES = 'SELECT, INSERT, UPDATE, DELETE';
 const SEQUENCE_PRIVILEGES = 'USAGE, SELECT, UPDATE';
@@ -19,9 +20,7 @@ export async function ensureControlPlaneRole(owner: Pool, config: Pick<AppConfig
   const name = controlPlaneRoleName(rolePrefixOf(config));
   const role = quoteIdentifier(name);
   const password = derivedRolePassword(config.databaseUrl!, name);
-  const client = await owner.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(owner, async (client) => {
     await client.query(`SELECT pg_advisory_xact_lock(${ROLES_LOCK})`);
     const { rowCount } = await client.query(`SELECT 1 FROM pg_roles WHERE rolname = $1`, [name]);
     if (!rowCount) await client.query(`CREATE ROLE ${role}`);
@@ -51,12 +50,6 @@ export async function ensureControlPlaneRole(owner: Pool, config: Pick<AppConfig
          REVOKE CREATE ON SCHEMA public FROM PUBLIC`,
       );
     }
-    await client.query('COMMIT');
     return name;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }

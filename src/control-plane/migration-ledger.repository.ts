@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { CONTROL_PLANE_POOL } from '../database/database.module';
+import { inTransaction } from './in-transaction.util';
 import { CONTROL_SCHEMA } from './control-plane-migrator';
 
 /** What one fleet migration run did, as recorded for every API instance to report. */
@@ -33,9 +34,7 @@ export class MigrationLedgerRepository {
 
   /** One transaction: the run's row, its failures on the tenants' summaries, and the failures it cleared. */
   async recordRun(run: FleetRunRecord): Promise<void> {
-    const client = await this.controlPlane.connect();
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.controlPlane, async (client) => {
       await client.query(
         `INSERT INTO ${CONTROL_SCHEMA}.fleet_migration_runs
            (started_at, latest_migration, tenants, migrated, failed, blocked, skipped, applied, halted)
@@ -61,13 +60,7 @@ export class MigrationLedgerRepository {
           [run.failures.map((f) => f.tenantId), run.failures.map((f) => f.migration), run.failures.map((f) => f.error.slice(0, 2000))],
         );
       }
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /**

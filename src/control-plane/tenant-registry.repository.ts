@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { PRIMARY_DATABASE } from '../config/config';
 import { CONTROL_PLANE_POOL, SHARED_POOL } from '../database/database.module';
+import { inTransaction } from './in-transaction.util';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { quoteIdentifier } from '../tenancy/tenant-id.util';
 import { CONTROL_SCHEMA } from './control-plane-migrator';
@@ -219,12 +220,12 @@ export class TenantRegistryRepository {
 
   /** Runs `run` in one transaction on one connection of the control plane's pool. */
   inTransaction<T>(run: (db: PoolClient) => Promise<T>): Promise<T> {
-    return transaction(this.controlPlane, run);
+    return inTransaction(this.controlPlane, run);
   }
 
   /** Runs `run` in one transaction on an owner connection: for changes that drop a tenant's schema or role too. */
   inOwnerTransaction<T>(run: (db: PoolClient) => Promise<T>): Promise<T> {
-    return transaction(this.owner, run);
+    return inTransaction(this.owner, run);
   }
 
   /** Moves a tenant to `to` only if its status is one of `from` (compare-and-set); null when it was not. */
@@ -326,17 +327,3 @@ export class TenantRegistryRepository {
     return rows.map((row) => ({ id: row.id, tenantId: row.tenant_id, action: row.action, actor: row.actor, at: row.at, result: row.result, details: row.details }));
   }
 }
-
-async function transaction<T>(pool: Pool, run: (db: PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    const result = await run(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }}

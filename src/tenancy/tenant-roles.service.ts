@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CONTROL_SCHEMA } from '../control-plane/control-plane-migrator';
 import { PRIMARY_DATABASE } from '../config/config';
+import { inTransaction } from '../control-plane/in-transaction.util';
 import { DatabasePools } from '../database/database-pools';
 import { databaseNameOf, derivedRolePassword, rolePrefixOf, runtimeRoleOf } from '../database/database-roles';
 import { LEDGER_TABLE } from './migration-runner';
@@ -132,21 +133,13 @@ export class TenantRoles implements OnApplicationBootstrap {
     await client.query(`DROP ROLE ${quoteIdentifier(name)}`);
   }
 
-  private async inLockedTransaction<T>(database: string, run: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pools.owner(database).connect();
-    try {
-      await client.query('BEGIN');
+  private inLockedTransaction<T>(database: string, run: (client: PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pools.owner(database), async (client) => {
       await client.query(`SELECT pg_advisory_xact_lock(${ROLES_LOCK})`);
-      const result = await run(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      return run(client);
+    });
   }
+
 }
 
 function quoteLiteral(value: string): string {
