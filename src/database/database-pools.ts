@@ -77,16 +77,15 @@ export class DatabasePools implements OnApplicationShutdown {
   private open(pools: Map<string, Pool>, name: string, url: () => string, applicationName: string, options?: string): Pool {
     const existing = pools.get(name);
     if (existing) return existing;
-    const pool = new Pool({
-      connectionString: url(),
-      max: this.config.pgPoolMax,
-      application_name: applicationName,
-      options,
-      connectionTimeoutMillis: 10_000,
-    });
-    // An idle client dying (database restart) must not crash the process; the pool replaces it.
-    pool.on('error', () => undefined);
+    const pool = newPool(url(), applicationName, this.config.pgPoolMax, options);
     pools.set(name, pool);
     return pool;
   }
+}
+
+/** A bounded pool whose idle connections dying (a database restart) does not crash the process: the pool replaces them. */
+export function newPool(connectionString: string, applicationName: string, max: number, options?: string): Pool {
+  const pool = new Pool({ connectionString, max, application_name: applicationName, options, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => undefined);
+  return pool;
 }

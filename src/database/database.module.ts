@@ -3,7 +3,7 @@ import { Pool } from 'pg';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { DatabasePools } from './database-pools';
+import { DatabasePools, newPool } from './database-pools';
 import { controlPlaneDatabaseUrl, runtimeDatabaseUrl } from './database-roles';
 import {
   ADMIN_APPLICATION_NAME,
@@ -33,15 +33,7 @@ export {
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => {
         if (!config.databaseUrl) throw new Error('The database URL must be resolved before the app starts');
-        const pool = new Pool({
-          connectionString: config.databaseUrl,
-          max: config.pgPoolMax,
-          application_name: ADMIN_APPLICATION_NAME,
-          connectionTimeoutMillis: 10_000,
-        });
-        // An idle client dying (database restart) must not crash the process; the pool replaces it.
-        pool.on('error', () => undefined);
-        return pool;
+        return newPool(config.databaseUrl, ADMIN_APPLICATION_NAME, config.pgPoolMax);
       },
     },
     {
@@ -49,16 +41,9 @@ export {
       inject: [APP_CONFIG],
       // Lazy: its role is ensured at bootstrap (TenantRoles) before the first request can use it.
       useFactory: (config: AppConfig) => {
-        const pool = new Pool({
-          connectionString: runtimeDatabaseUrl(config),
-          max: config.pgPoolMax,
-          application_name: APPLICATION_NAME,
-          // A parallel plan puts one statement on several cores: one tenant's scan would starve everyone else's.
-          options: `-c max_parallel_workers_per_gather=${config.pgParallelWorkersPerQuery}`,
-          connectionTimeoutMillis: 10_000,
-        });
-        pool.on('error', () => undefined);
-        return pool;
+        // A parallel plan puts one statement on several cores: one tenant's scan would starve everyone else's.
+        const options = `-c max_parallel_workers_per_gather=${config.pgParallelWorkersPerQuery}`;
+        return newPool(runtimeDatabaseUrl(config), APPLICATION_NAME, config.pgPoolMax, options);
       },
     },
     {
@@ -66,14 +51,7 @@ export {
       inject: [APP_CONFIG],
       // Lazy: its role is ensured when the control plane is migrated (ControlPlaneModule), before any registry query.
       useFactory: (config: AppConfig) => {
-        const pool = new Pool({
-          connectionString: controlPlaneDatabaseUrl(config),
-          max: config.pgPoolMax,
-          application_name: CONTROL_PLANE_APPLICATION_NAME,
-          connectionTimeoutMillis: 10_000,
-        });
-        pool.on('error', () => undefined);
-        return pool;
+        return newPool(controlPlaneDatabaseUrl(config), CONTROL_PLANE_APPLICATION_NAME, config.pgPoolMax);
       },
     },
     DatabasePools,
