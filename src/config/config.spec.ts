@@ -156,8 +156,8 @@ describe('loadConfig: JWT key rotation and refresh tokens', () => {
     expect(problemsOf({ TRUST_PROXY: 'yes' })).toEqual([expect.stringContaining('TRUST_PROXY')]);
   });
 
-  it('budgets unknown-tenant answers per address: 20/s, burst 100, 64 held per address, 4096 in all, unless set', () => {
-    expect(loadConfig({}).unknownTenantBudget).toEqual({ ratePerSecond: 20, burst: 100, maxHeldPerAddress: 64, maxHeldTotal: 4096 });
+  it('budgets unknown-tenant answers per address: 20/s, burst 100, 256 held per address, 4096 in all, unless set', () => {
+    expect(loadConfig({}).unknownTenantBudget).toEqual({ ratePerSecond: 20, burst: 100, maxHeldPerAddress: 256, maxHeldTotal: 4096 });
     const set = { UNKNOWN_TENANT_RATE: '0.5', UNKNOWN_TENANT_BURST: '3', UNKNOWN_TENANT_MAX_HELD: '0', UNKNOWN_TENANT_MAX_HELD_TOTAL: '10' };
     expect(loadConfig(set).unknownTenantBudget).toEqual({ ratePerSecond: 0.5, burst: 3, maxHeldPerAddress: 0, maxHeldTotal: 10 });
     expect(loadConfig({ UNKNOWN_TENANT_RATE: '0' }).unknownTenantBudget.ratePerSecond).toBe(0);

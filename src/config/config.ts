@@ -176,7 +176,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const unknownTenantBudget: UnknownTenantBudgetConfig = {
     ratePerSecond: Number(unknownRateRaw),
     burst: int('UNKNOWN_TENANT_BURST', 100, 1, 1_000_000),
-    maxHeldPerAddress: int('UNKNOWN_TENANT_MAX_HELD', 64, 0, 100_000),
+    maxHeldPerAddress: int('UNKNOWN_TENANT_MAX_HELD', 256, 0, 100_000),
     maxHeldTotal: int('UNKNOWN_TENANT_MAX_HELD_TOTAL', 4096, 0, 1_000_000),
   };
   if (!/^\d+(\.\d+)?$/.test(unknownRateRaw) || unknownTenantBudget.ratePerSecond > 1_000_000) {
