@@ -153,10 +153,11 @@ export function floodTable(result: FloodResult): string {
       ['build', 'real tenant', 'requests:', 'p50 ms:', 'p99 ms:', 'p99 ÷ alone:', 'rejections/s:', 'API µs per rejection:', 'API cores:'],
       measures.flatMap((m) => [
         [m.build, 'alone', m.alone.requests, fixed(m.alone.p50), fixed(m.alone.p99), '', '', '', ''],
-        [m.build, `beside ${m.unknownRequests} unknown-tenant requests${m.refusedRequests + m.droppedRequests > 0 ? ` (${m.refusedRequests} refused, ${m.droppedRequests} dropped)` : ''}`, m.flooded.requests, fixed(m.flooded.p50), fixed(m.flooded.p99), fixed(m.p99Ratio), m.floodRps, m.cpuPerRejectionUs, fixed(m.apiCoresFlooded)],
+        [m.build, `beside ${m.unknownRequests} unknown-tenant requests${m.refusedRequests + m.droppedRequests > 0 ? ` (${m.refusedRequests} refused, ${m.droppedRequests} dropped)` : ''}`, m.flooded.requests, fixed(m.flooded.p50), fixed(m.flooded.p99), fixed(m.p99Ratio), m.floodRps, m.cpuPerRejectionUs > 0 ? m.cpuPerRejectionUs : '—', fixed(m.apiCoresFlooded)],
       ]),
     ),
     `p99 during the flood ÷ alone (target ≤ 1.2): ${measures.map((m) => `${m.build} ${fixed(m.p99Ratio)}`).join(', ')}. The flood runs in a ` +
-      `separate process; API µs per rejection is the API process's CPU time during the flood, the probe's share taken out.`,
+      `separate process; API µs per rejection is the API process's CPU time during the flood, the probe's share taken out ` +
+      `(— when the flood is too small to show past the noise of that estimate).`,
   ].join('\n\n');
 }
