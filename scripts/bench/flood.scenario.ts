@@ -19,7 +19,11 @@ export interface FloodMeasure {
   refusedRequests: number;
   /** Flood requests whose connection was dropped without an answer. */
   droppedRequests: number;
-  /** Unknown-tenant requests the API answered per second of flood. */
+  /**
+   * Unknown-tenant requests the flood sent per second of its windows. Answers the API holds come after a window's
+   * end (up to UNKNOWN_TENANT_MAX_HELD ÷ UNKNOWN_TENANT_RATE seconds), so this divides by the windows, not by the time
+   * until the last answer came.
+   */
   floodRps: number;
   /** API process CPU per rejected request, the probe's own share taken out (µs). */
   cpuPerRejectionUs: number;
@@ -72,7 +76,7 @@ export async function floodScenario(fixture: Fixture, options: BenchOptions): Pr
         t.floods.push(busy.result[1]);
       }
     }
-    const [self, compared] = targets.map((t) => summarize(t, t === targets[0] ? 'this build' : options.compareBuild!));
+    const [self, compared] = targets.map((t) => summarize(t, t === targets[0] ? 'this build' : options.compareBuild!, window));
     return { scenario: 'R3 unknown-tenant flood', ...self, ...(compared && { compared }) };
   } finally {
     generator.disconnect();
@@ -120,7 +124,7 @@ function flood(generator: ChildProcess, port: number, durationMs: number): Promi
   });
 }
 
-function summarize(t: Target, build: string): FloodMeasure {
+function summarize(t: Target, build: string, window: number): FloodMeasure {
   const sum = (windows: Window[], key: 'cpu' | 'seconds') => windows.reduce((n, w) => n + w[key], 0);
   const a = t.alone.flatMap((w) => w.latencies);
   const f = t.flooded.flatMap((w) => w.latencies);
@@ -136,7 +140,7 @@ function summarize(t: Target, build: string): FloodMeasure {
     unknownRequests: rejections,
     refusedRequests: refused,
     droppedRequests: dropped,
-    floodRps: Math.round(rejections / sum(t.flooded, 'seconds')),
+    floodRps: Math.round(rejections / ((window * t.floods.length) / 1000)),
     // Dropped connections cost the API too (accept, parse, close).
     cpuPerRejectionUs: Math.round(((sum(t.flooded, 'cpu') - probeCpu) / (rejections + dropped)) * 1e6),
     apiCoresFlooded: round(sum(t.flooded, 'cpu') / sum(t.flooded, 'seconds')),
