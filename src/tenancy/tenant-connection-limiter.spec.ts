@@ -1,4 +1,4 @@
-import { HEAVY_HOLD_MS, RELATIVE_HEAVY_FLOOR_MS, RELATIVE_HEAVY_RATIO, TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
+import { FORGET_AFTER_MS, HEAVY_HOLD_MS, RELATIVE_HEAVY_FLOOR_MS, RELATIVE_HEAVY_RATIO, TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
 
 describe('TenantConnectionLimiter', () => {
   afterEach(() => jest.useRealTimers());
@@ -97,16 +97,33 @@ describe('TenantConnectionLimiter', () => {
     expect(second).toBe(false);
   });
 
-  it('forgets a heavy tenant that stayed idle', async () => {
+  it('keeps a heavy tenant that pauses between floods on the heavy cap, and forgets one idle for longer', async () => {
     jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const limiter = new TenantConnectionLimiter({ maxPerTenant: 3, maxPerHeavyTenant: 1 });
-    for (let i = 0; i < 10; i++) {
-      const release = await limiter.acquire('slow');
-      jest.advanceTimersByTime(HEAVY_HOLD_MS * 4);
-      release();
-    }
+    const flood = async () => {
+      for (let i = 0; i < 10; i++) {
+        const release = await limiter.acquire('slow');
+        jest.advanceTimersByTime(HEAVY_HOLD_MS * 4);
+        release();
+      }
+    };
+    await flood();
     expect(limiter.heavy('slow')).toBe(true);
-    jest.advanceTimersByTime(60_000);
+    // Back after a pause of several decay times: its next burst starts on one connection.
+    jest.advanceTimersByTime(15_000);
+    const running = await limiter.acquire('slow');
+    let second = false;
+    void limiter.acquire('slow').then((release) => ((second = true), release()));
+    await Promise.resolve();
+    expect(second).toBe(false);
+    expect(limiter.stats().waiting).toBe(1);
+    jest.advanceTimersByTime(HEAVY_HOLD_MS * 4);
+    running();
+    await new Promise(setImmediate);
+    expect(second).toBe(true);
+
+    await flood();
+    jest.advanceTimersByTime(FORGET_AFTER_MS + 1);
     await Promise.all([limiter.acquire('slow'), limiter.acquire('slow')]);
     expect(limiter.held('slow')).toBe(2);
   });

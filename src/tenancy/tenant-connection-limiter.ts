@@ -17,8 +17,12 @@ const OTHERS_ACTIVE_MS = 100;
 const QUICK_HOLD_MS = 10;
 // Time constant of the moving sums: the borrows of the last ten seconds or so count.
 const DECAY_MS = 5_000;
-// A tenant idle this long starts afresh; past this many tenants remembered, idle ones are forgotten.
-const FORGET_AFTER_MS = 10_000;
+// A tenant idle this long starts afresh; past this many tenants remembered, idle ones are forgotten. Longer than the
+// pauses of a tenant that floods in bursts: forgotten after 10 s, each burst took the full cap until its first slow
+// statements came back, and B's p99 beside such a flood was set by those first moments. A tenant back within the
+// minute resumes as it left, and sheds the heavy cap as it would have active: once its quick holds outweigh the
+// decayed slow ones.
+export const FORGET_AFTER_MS = 60_000;
 const MAX_REMEMBERED = 10_000;
 
 export interface ConnectionLimits {
