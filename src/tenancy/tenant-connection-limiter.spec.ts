@@ -128,6 +128,49 @@ describe('TenantConnectionLimiter', () => {
     expect(limiter.held('slow')).toBe(2);
   });
 
+  it("rests a heavy tenant's slot as long as it was held while others use the database, and not while it is alone", async () => {
+    jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const limiter = new TenantConnectionLimiter({ maxPerTenant: 4, maxPerHeavyTenant: 1 });
+    const scan = HEAVY_HOLD_MS * 2;
+    const hold = async (tenant: string, ms: number) => {
+      const release = await limiter.acquire(tenant);
+      jest.advanceTimersByTime(ms);
+      release();
+    };
+    const nextWaitsFor = async () => {
+      const release = await limiter.acquire('scans');
+      let woken = false;
+      const next = limiter.acquire('scans').then((r) => ((woken = true), r));
+      jest.advanceTimersByTime(scan);
+      release();
+      let waited = 0;
+      await new Promise(setImmediate);
+      while (!woken && waited < scan * 4) {
+        jest.advanceTimersByTime(10);
+        waited += 10;
+        await new Promise(setImmediate);
+      }
+      (await next)();
+      return waited;
+    };
+    // Alone: heavy (one connection), but its next statement starts as soon as the last ends.
+    for (let i = 0; i < 5; i++) await hold('scans', scan);
+    expect(limiter.heavy('scans')).toBe(true);
+    expect(await nextWaitsFor()).toBe(0);
+    // A neighbour at work: the slot comes back only after a rest as long as the scan held it.
+    for (let i = 0; i < 40; i++) await hold('quick', 5);
+    jest.advanceTimersByTime(scan);
+    const waited = await nextWaitsFor();
+    expect(waited).toBeGreaterThanOrEqual(scan);
+    expect(waited).toBeLessThan(scan + 50);
+    // The quick neighbour never rests.
+    const quick = await limiter.acquire('quick');
+    jest.advanceTimersByTime(5);
+    quick();
+    await Promise.all([limiter.acquire('quick'), limiter.acquire('quick'), limiter.acquire('quick'), limiter.acquire('quick')]);
+    expect(limiter.held('quick')).toBe(4);
+  });
+
   it("turns a heavy tenant's borrow away with TenantBusyError once it has waited its longest, without disturbing the queue", async () => {
     jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const limiter = new TenantConnectionLimiter({ maxPerTenant: 1, maxPerHeavyTenant: 1, maxWaitMs: () => 2000 });

@@ -96,15 +96,22 @@ export class TenantConnectionLimiter {
       const hold = now - takenAt;
       addHold(state, hold, now);
       addHold(this.all, hold, now);
-      state.held--;
-      while (state.waiting.length > 0 && state.held < this.capOf(state)) {
-        state.held++;
-        state.waiting.shift()!();
-      }
-      // Nothing kept for a tenant of quick statements; the others' average must outlive a gap between borrows.
-      if (state.held === 0 && weightedHold(state) < QUICK_HOLD_MS) this.tenants.delete(tenant);
+      // While others use the database, a heavy tenant's slot rests as long as it was held: its statements take at
+      // most half of a core from them, whatever their length.
+      if (this.isHeavy(state) && this.othersActive(state)) setTimeout(() => this.free(tenant, state), hold).unref();
+      else this.free(tenant, state);
     };
     return Object.assign(release, { connected: () => void (takenAt = Date.now()) });
+  }
+
+  private free(tenant: string, state: TenantState): void {
+    state.held--;
+    while (state.waiting.length > 0 && state.held < this.capOf(state)) {
+      state.held++;
+      state.waiting.shift()!();
+    }
+    // Nothing kept for a tenant of quick statements; the others' average must outlive a gap between borrows.
+    if (state.held === 0 && weightedHold(state) < QUICK_HOLD_MS) this.tenants.delete(tenant);
   }
 
   private wait(tenant: string, state: TenantState, maxWaitMs: number | undefined): Promise<void> {
@@ -158,12 +165,20 @@ export class TenantConnectionLimiter {
     const own = weightedHold(state);
     if (own >= HEAVY_HOLD_MS) return true;
     if (own < RELATIVE_HEAVY_FLOOR_MS) return false;
+    const { others1, others2 } = this.others(state);
+    return others1 >= OTHERS_ACTIVE_MS && own >= RELATIVE_HEAVY_RATIO * (others2 / others1);
+  }
+
+  private othersActive(state: TenantState): boolean {
+    return this.others(state).others1 >= OTHERS_ACTIVE_MS;
+  }
+
+  // The decayed Σ hold and Σ hold² of every other tenant's borrows.
+  private others(state: TenantState): { others1: number; others2: number } {
     const now = Date.now();
     const ownDecay = Math.exp(-(now - state.lastReleaseAt) / DECAY_MS);
     const allDecay = Math.exp(-(now - this.all.lastReleaseAt) / DECAY_MS);
-    const others1 = this.all.held1 * allDecay - state.held1 * ownDecay;
-    const others2 = this.all.held2 * allDecay - state.held2 * ownDecay;
-    return others1 >= OTHERS_ACTIVE_MS && own >= RELATIVE_HEAVY_RATIO * (others2 / others1);
+    return { others1: this.all.held1 * allDecay - state.held1 * ownDecay, others2: this.all.held2 * allDecay - state.held2 * ownDecay };
   }
 
   private stateOf(tenant: string): TenantState {
