@@ -40,7 +40,8 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
   await sampler.connect();
   try {
     servers.one = await startServer('Tenantry (1 tenant)', SCRIPTS.tenantry, env);
-    servers.all = await startServer(`Tenantry (${loads.all.tenants} tenants)`, SCRIPTS.tenantry, env);
+    const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+    servers.all = await startServer(`Tenantry (${loads.all.tenants} tenants)`, SCRIPTS.tenantry, env, profile);
     const { one, all } = servers as Record<keyof typeof loads, Server>;
     log(`P2: warming up: the hot tenants, then ${Math.min(options.durationMs / 2, 3000) / 1000} s of load each`);
     await touchTenants(one, fixture, 1);
