@@ -14,6 +14,7 @@ import { TenantBusyError, TenantConnectionLimiter } from './tenant-connection-li
 import { tenantIdOfSchema } from './tenant-id.util';
 import { TenantRoles } from './tenant-roles.service';
 import { TenantScopedPool } from './tenant-scoped-pool';
+import { planSharingPrismaClient } from './shared-query-plans';
 
 const QUERY_CANCELED = '57014';
 const INSUFFICIENT_PRIVILEGE = '42501';
@@ -34,7 +35,8 @@ type SchemaGone = () => Promise<AppError>;
 function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InFlight, schemaGone: SchemaGone) {
   // PrismaPg qualifies every statement with `schema`; the scoped pool runs it as the tenant's role.
   const adapter = new PrismaPg(pool, { schema, disposeExternalPool: false });
-  return new PrismaClient({ adapter }).$extends({
+  const TenantClient = planSharingPrismaClient();
+  return new TenantClient({ adapter }).$extends({
     query: {
       async $allOperations({ args, query }) {
         tracker.count++;
