@@ -1,7 +1,7 @@
 // P2: does tenant count cost anything? The same load spread over every tenant (Zipf) with the tenant-client LRU
 // at TENANT_CLIENT_CACHE_SIZE, against the same load on one tenant: two Tenantry processes, measured in
 // interleaved rounds. Samples pg_stat_activity during the run (the connection bound) and reads the LRU's counters
-// from each process's /metrics.
+// from each process's /metrics. `--compare DIR` adds another build's two processes to the same rounds.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -9,7 +9,7 @@ import { loadServer, touchTenants } from './api.scenario';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
 import { interleaved, zipfSampler, type LoadResult } from './load';
 import { fixed, log, round, table } from './report';
-import { SCRIPTS, scrapeMetrics, startServer, type Server } from './servers';
+import { cpuSeconds, SCRIPTS, scrapeMetrics, startServer, type Server } from './servers';
 
 export interface TenantsRun extends LoadResult {
   tenants: number;
@@ -18,6 +18,9 @@ export interface TenantsRun extends LoadResult {
   cacheHitRatio: number;
   evictionsPerSecond: number;
   clientsCached: number;
+  /** CPU time of the API process, and of its PostgreSQL backends, per request during its measuring windows. */
+  apiCpuMsPerRequest: number;
+  postgresCpuMsPerRequest: number;
 }
 
 export interface TenantsResult {
@@ -73,7 +76,23 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
       }
     })();
     log(`P2: measuring ${options.durationMs / 1000} s each in ${options.rounds} interleaved rounds, cache ${options.cacheSize}`);
-    const targets = Object.fromEntries(keys.map((key) => [key, (ms: number) => loadServer(server(key), fixture, loads[key].pick, options, ms)]));
+    // CPU each process and its PostgreSQL backends spent in its own windows: a per-request cost that the machine's
+    // other load does not scale the way it scales throughput.
+    const cpu = Object.fromEntries(keys.map((key) => [key, { api: 0, postgres: 0 }])) as Record<Key, { api: number; postgres: number }>;
+    const backendCpu = async (key: Key) => {
+      const { rows } = await sampler.query<{ pid: number; port: number }>('SELECT pid, client_port AS port FROM pg_stat_activity WHERE datname = current_database()');
+      const ports = tcpLocalPorts(server(key).pid);
+      return new Map(rows.filter((r) => ports.has(r.port)).map((r) => [r.pid, cpuSecondsOrZero(r.pid)]));
+    };
+    const measured = (key: Key) => async (ms: number) => {
+      const [api0, pg0] = [cpuSeconds(server(key).pid), await backendCpu(key)];
+      const sample = await loadServer(server(key), fixture, loads[key].pick, options, ms);
+      const pg1 = await backendCpu(key);
+      cpu[key].api += cpuSeconds(server(key).pid) - api0;
+      for (const [pid, seconds] of pg1) cpu[key].postgres += seconds - (pg0.get(pid) ?? 0);
+      return sample;
+    };
+    const targets = Object.fromEntries(keys.map((key) => [key, measured(key)]));
     const results = (await interleaved(targets, options.durationMs, options.rounds)) as Record<Key, LoadResult>;
     sampling = false;
     await samples;
@@ -88,6 +107,8 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
         cacheHitRatio: round(hits / Math.max(1, hits + misses), 4),
         evictionsPerSecond: round(evictions / (options.durationMs / 1000), 1),
         clientsCached: after.get('tenantry_tenant_clients_cached') ?? 0,
+        apiCpuMsPerRequest: round((cpu[key].api * 1000) / Math.max(1, results[key].requests), 2),
+        postgresCpuMsPerRequest: round((cpu[key].postgres * 1000) / Math.max(1, results[key].requests), 2),
       };
     };
     const result = async (oneKey: Key, allKey: Key): Promise<Omit<TenantsResult, 'compared'>> => {
@@ -101,6 +122,15 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
   } finally {
     await sampler.end();
     for (const s of Object.values(servers)) await s.stop();
+  }
+}
+
+// A backend that has exited (or a server on another machine) counts as nothing.
+function cpuSecondsOrZero(pid: number): number {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return 0;
   }
 }
 
@@ -136,15 +166,19 @@ export function tenantsTable(result: TenantsResult): string {
     fixed(r.cacheHitRatio * 100, 1),
     fixed(r.evictionsPerSecond, 1),
     r.clientsCached,
+    fixed(r.apiCpuMsPerRequest),
+    fixed(r.postgresCpuMsPerRequest),
   ];
   const builds = result.compared ? [['', result], [' (--compare build)', result.compared]] as const : [['', result]] as const;
   return [
     table(
-      ['load', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', 'peak PG connections:', 'client cache hit %:', 'evictions/s:', 'clients cached:'],
+      ['load', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', 'peak PG connections:', 'client cache hit %:', 'evictions/s:', 'clients cached:', 'API CPU ms/req:', 'PG CPU ms/req:'],
       builds.flatMap(([name, r]) => [row(`1 tenant${name}`, r.oneTenant), row(`${r.allTenants.tenants} tenants, Zipf, cache ${r.cacheSize}${name}`, r.allTenants)]),
     ),
     ...builds.map(
-      ([name, r]) => `${r.allTenants.tenants} tenants ÷ 1 tenant${name}: throughput ${fixed(r.ratios.throughput)}, p99 ${fixed(r.ratios.p99)}`,
+      ([name, r]) =>
+        `${r.allTenants.tenants} tenants ÷ 1 tenant${name}: throughput ${fixed(r.ratios.throughput)}, p99 ${fixed(r.ratios.p99)}, ` +
+        `CPU per request ${fixed((r.allTenants.apiCpuMsPerRequest + r.allTenants.postgresCpuMsPerRequest) / (r.oneTenant.apiCpuMsPerRequest + r.oneTenant.postgresCpuMsPerRequest))}`,
     ),
   ].join('\n\n');
 }
