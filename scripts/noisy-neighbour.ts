@@ -1,13 +1,15 @@
-// `node dist/scripts/noisy-neighbour.js [--duration S] [--noisy-connections N] [--quiet-connections N] [--users N]
-//   [--noisy-plan free|starter|pro|enterprise] [--pool P] [--rounds R] [--probe] [--json]`
-// Tenant A floods heavy queries (a substring filter and count over many users) while tenant B runs its normal
-// projects(first: 20); prints B's p99 alone and beside A, and their ratio (the target is ≤ 2×). --probe also prints
-// where the time went while A flooded (backends by tenant and state, CPU of the API and of PostgreSQL, pool queue).
+// `node dist/scripts/noisy-neighbour.js [--duration S] [--noisy-connections N] [--quiet-load F | --quiet-rate R]
+//   [--quiet-connections N] [--users N] [--noisy-plan free|starter|pro|enterprise] [--pool P] [--rounds R] [--probe] [--json]`
+// Tenant A floods heavy queries (a substring filter and count over many users) from a process of its own while
+// tenant B's users send projects(first: 20) at a steady rate; prints B's p99 alone and beside A, and their ratio (the
+// target is ≤ 2×). B's rate is F (default 0.25) of B's own capacity, measured first in the same run with N
+// closed-loop connections, or R requests/s. --probe also prints where the time went while A flooded (backends by
+// tenant and state, CPU of the API and of PostgreSQL, pool queue).
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { JwtService } from '@nestjs/jwt';
 import { keyIdOf } from '../src/auth/jwt-keys.service';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,8 @@ import { loadConfig } from '../src/config/config';
 import { TENANT_PLANS, type TenantPlan } from '../src/control-plane/tenant-record';
 import { TenantProvisioner } from '../src/tenancy/tenant-provisioner.service';
 import { runLoad, summarize, type LoadResult, type Sample } from './bench/load';
+import type { NoisyOutcome, NoisyWindow } from './bench/noisy-generator';
+import { runAtRate } from './bench/steady-load';
 import { startProbe, type ProbeReport } from './bench/noisy-probe';
 import { parse, UsageError } from './cli.util';
 
@@ -32,6 +36,8 @@ async function main(argv: string[]): Promise<void> {
     duration: { type: 'string' },
     'noisy-connections': { type: 'string' },
     'quiet-connections': { type: 'string' },
+    'quiet-load': { type: 'string' },
+    'quiet-rate': { type: 'string' },
     users: { type: 'string' },
     'noisy-plan': { type: 'string' },
     rounds: { type: 'string' },
@@ -45,17 +51,22 @@ async function main(argv: string[]): Promise<void> {
     durationMs: Number(values.duration ?? 10) * 1000,
     noisyConnections: Number(values['noisy-connections'] ?? 24),
     quietConnections: Number(values['quiet-connections'] ?? 4),
+    quietLoad: Number(values['quiet-load'] ?? 0.25),
+    quietRate: values['quiet-rate'] === undefined ? undefined : Number(values['quiet-rate']),
     users: Number(values.users ?? 200_000),
     pool: Number(values.pool ?? 10),
     rounds: Number(values.rounds ?? 1),
     noisyPlan,
   };
 
+  if (!(options.quietLoad > 0 && options.quietLoad <= 1)) throw new UsageError('--quiet-load must be a fraction in (0, 1]');
+  if (options.quietRate !== undefined && !(options.quietRate > 0)) throw new UsageError('--quiet-rate must be a positive number');
   const runtime = await resolveRuntime(loadConfig(), log);
   const dbName = `tenantry_noisy_${randomBytes(4).toString('hex')}`;
   const url = withDatabase(runtime.config.databaseUrl, dbName);
   await admin(runtime.config.databaseUrl, `CREATE DATABASE ${dbName}`);
   let server: ChildProcess | undefined;
+  let stopGenerator = () => undefined as unknown;
   try {
     const [noisy, quiet] = await seed(url, options.users, noisyPlan);
     const port = 41000 + Math.floor(Math.random() * 1000);
@@ -66,32 +77,38 @@ async function main(argv: string[]): Promise<void> {
       jwt.signAsync({ sub: t.adminId, tid: t.id, role: 'ADMIN' }, { issuer: 'tenantry', audience: 'tenantry-api', expiresIn: 3600 });
     const quietHeaders = { 'x-tenant-id': quiet.id, authorization: `Bearer ${await token(quiet)}` };
     const noisyHeaders = { 'x-tenant-id': noisy.id, authorization: `Bearer ${await token(noisy)}` };
-    const noisyCodes = new Map<string, number>();
-    const quietLoad = (durationMs: number) =>
-      runLoad({
-        port,
-        connections: options.quietConnections,
-        durationMs,
-        next: () => ({ headers: quietHeaders, body: QUIET_QUERY }),
-        check: (status, body) => {
-          if (status !== 200 || body.includes('"errors"')) throw new Error(body.slice(0, 200));
-        },
-      });
+    const checkQuiet = (status: number, body: string) => {
+      if (status !== 200 || body.includes('"errors"')) throw new Error(body.slice(0, 200));
+    };
+    const next = () => ({ headers: quietHeaders, body: QUIET_QUERY });
+    const saturate = (durationMs: number) => runLoad({ port, connections: options.quietConnections, durationMs, next, check: checkQuiet });
+    let ratePerSecond = options.quietRate ?? 1;
+    const quietLoad = (durationMs: number) => runAtRate({ port, ratePerSecond, durationMs, next, check: checkQuiet });
+    const generator = fork(join(__dirname, 'bench/noisy-generator.js'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    stopGenerator = () => generator.connected && generator.disconnect();
+    const noisyOutcomes: Record<string, number> = {};
+    let noisyRequests = 0;
     const noisyLoad = (durationMs: number) =>
-      runLoad({
-        port,
-        connections: options.noisyConnections,
-        durationMs,
-        next: () => ({ headers: noisyHeaders, body: NOISY_QUERY }),
-        check: (status, body) => {
-          const code = /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? (status === 200 ? 'ok' : String(status));
-          noisyCodes.set(code, (noisyCodes.get(code) ?? 0) + 1);
-        },
+      new Promise<void>((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`Tenant A's load generator exited with ${code}`));
+        generator.once('exit', onExit);
+        generator.once('message', (outcome: NoisyOutcome) => {
+          generator.off('exit', onExit);
+          noisyRequests += outcome.requests;
+          for (const [code, n] of Object.entries(outcome.outcomes)) noisyOutcomes[code] = (noisyOutcomes[code] ?? 0) + n;
+          resolve();
+        });
+        const window: NoisyWindow = { port, durationMs, connections: options.noisyConnections, headers: noisyHeaders, body: NOISY_QUERY };
+        generator.send(window);
       });
 
     log('Warming up…');
-    await Promise.all([quietLoad(2000), noisyLoad(2000)]);
-    noisyCodes.clear();
+    await Promise.all([saturate(2000), noisyLoad(2000)]);
+    for (const code of Object.keys(noisyOutcomes)) delete noisyOutcomes[code];
+    noisyRequests = 0;
+    log(`Measuring B's capacity alone (${options.quietConnections} closed-loop connections)…`);
+    const capacity = summarize([await saturate(Math.max(2000, options.durationMs / 2))]);
+    ratePerSecond = options.quietRate ?? Math.max(1, Math.round(capacity.rps * options.quietLoad));
     const serverPid = server.pid!;
     const startProbing = async () =>
       values.probe
@@ -107,21 +124,22 @@ async function main(argv: string[]): Promise<void> {
         : undefined;
     let probed: ProbeReport | undefined;
     // Alone and beside A in turn, so load other processes put on the machine falls on both alike.
-    const samples = { baseline: [] as Sample[], contended: [] as Sample[], flood: [] as Sample[] };
+    const samples = { baseline: [] as Sample[], contended: [] as Sample[] };
     for (let round = 1; round <= options.rounds; round++) {
-      log(`Round ${round}/${options.rounds}: tenant B alone for ${options.durationMs / 1000} s`);
+      log(`Round ${round}/${options.rounds}: tenant B alone at ${ratePerSecond} req/s for ${options.durationMs / 1000} s`);
       samples.baseline.push(await quietLoad(options.durationMs));
       log(`Round ${round}/${options.rounds}: tenant B while tenant A (${noisyPlan}, ${options.users} users) floods with ${options.noisyConnections} connections`);
       // The probe watches the first contended window only.
       const probe = round === 1 ? await startProbing() : undefined;
-      const [contended, flood] = await Promise.all([quietLoad(options.durationMs), noisyLoad(options.durationMs)]);
+      const [contended] = await Promise.all([quietLoad(options.durationMs), noisyLoad(options.durationMs)]);
       probed ??= await probe?.stop();
       samples.contended.push(contended);
-      samples.flood.push(flood);
     }
-    const [baseline, contended, flood] = [samples.baseline, samples.contended, samples.flood].map((s) => summarize(s));
-    report({ baseline, contended, flood, noisyOutcomes: Object.fromEntries(noisyCodes), probe: probed }, options, values.json === true);
+    const [baseline, contended] = [samples.baseline, samples.contended].map((s) => summarize(s));
+    const noisyRps = Math.round(noisyRequests / ((options.durationMs / 1000) * options.rounds));
+    report({ capacity, ratePerSecond, baseline, contended, noisyRps, noisyOutcomes, probe: probed }, options, values.json === true);
   } finally {
+    stopGenerator();
     server?.kill('SIGTERM');
     await new Promise((resolve) => server?.once('exit', resolve) ?? resolve(undefined));
     await admin(runtime.config.databaseUrl, `DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
@@ -160,11 +178,17 @@ async function seed(url: string, users: number, noisyPlan: TenantPlan) {
   return tenants;
 }
 
-function report(
-  results: { baseline: LoadResult; contended: LoadResult; flood: LoadResult; noisyOutcomes: Record<string, number>; probe?: ProbeReport },
-  options: object,
-  json: boolean,
-) {
+interface NoisyReport {
+  capacity: LoadResult;
+  ratePerSecond: number;
+  baseline: LoadResult;
+  contended: LoadResult;
+  noisyRps: number;
+  noisyOutcomes: Record<string, number>;
+  probe?: ProbeReport;
+}
+
+function report(results: NoisyReport, options: object, json: boolean) {
   const ratio = results.contended.p99 / results.baseline.p99;
   if (json) {
     process.stdout.write(JSON.stringify({ options, ...results, p99Ratio: ratio }, null, 2) + '\n');
@@ -175,11 +199,11 @@ function report(
     [
       '| load | req/s | p50 ms | p99 ms | errors |',
       '|---|---:|---:|---:|---:|',
-      row('B alone (baseline)', results.baseline),
-      row('B beside A', results.contended),
-      row('A flooding', results.flood),
+      row('B saturating, alone (capacity)', results.capacity),
+      row(`B at ${results.ratePerSecond} req/s, alone (baseline)`, results.baseline),
+      row(`B at ${results.ratePerSecond} req/s, beside A`, results.contended),
       '',
-      `A's outcomes: ${JSON.stringify(results.noisyOutcomes)}`,
+      `A flooding: ${results.noisyRps} req/s answered; outcomes ${JSON.stringify(results.noisyOutcomes)}`,
       `B p99 beside A ÷ alone: ${ratio.toFixed(2)}× (target ≤ 2×)`,
       ...(results.probe ? ['', `While A flooded: ${JSON.stringify(results.probe)}`] : []),
       '',

@@ -30,11 +30,12 @@ export async function status(args: string[]): Promise<number> {
 /** One row per tenant; each difference on its own line under the row. */
 function statusTable(report: SchemaStatusReport): string {
   const width = Math.max(6, ...report.tenants.map((t) => t.id.length)) + 2;
+  const databaseWidth = Math.max(8, ...report.tenants.map((t) => t.database.length)) + 2;
   const migrationWidth = Math.max(14, ...report.tenants.map((t) => (t.lastMigration ?? '-').length)) + 2;
-  const lines = [`${'TENANT'.padEnd(width)}${'STATUS'.padEnd(10)}${'LAST MIGRATION'.padEnd(migrationWidth)}${'PENDING'.padEnd(9)}DRIFT`];
+  const lines = [`${'TENANT'.padEnd(width)}${'DATABASE'.padEnd(databaseWidth)}${'STATUS'.padEnd(10)}${'LAST MIGRATION'.padEnd(migrationWidth)}${'PENDING'.padEnd(9)}DRIFT`];
   for (const t of report.tenants) {
     const drift = t.status === 'skipped' ? `- (${t.reason})` : t.drift.length === 0 ? 'none' : `${t.drift.length} difference(s)`;
-    lines.push(`${t.id.padEnd(width)}${t.status.padEnd(10)}${(t.lastMigration ?? '-').padEnd(migrationWidth)}${String(t.pending.length).padEnd(9)}${drift}`);
+    lines.push(`${t.id.padEnd(width)}${t.database.padEnd(databaseWidth)}${t.status.padEnd(10)}${(t.lastMigration ?? '-').padEnd(migrationWidth)}${String(t.pending.length).padEnd(9)}${drift}`);
     for (const name of t.checksumMismatches) lines.push(`${' '.repeat(width)}  changed since applied: ${name}`);
     for (const d of t.drift) lines.push(`${' '.repeat(width)}  ${describeDifference(d)}`);
   }

@@ -1,6 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { Server } from 'node:http';
+import { UnknownTenantBudget } from './tenancy/unknown-tenant-budget';
 
 /**
  * Graceful stop of the HTTP side: stop accepting, let the requests in flight finish (their connections are
@@ -19,6 +20,8 @@ export class HttpDrain {
   /** Resolves when no request is in flight, or after `graceMs` (then open connections are cut). */
   async drain(graceMs: number): Promise<{ cut: number }> {
     this.closing = true;
+    // Unknown-tenant answers held by the budget go now (node:http answered them, so they are not in inFlight).
+    this.app.get(UnknownTenantBudget).close();
     const server = this.app.getHttpServer() as Server;
     for (const res of this.inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -15,7 +15,15 @@ import { cpuSeconds, SCRIPTS, startServer, type Server } from './servers';
 export interface FloodMeasure {
   build: string;
   unknownRequests: number;
-  /** Unknown-tenant requests the API answered per second of flood. */
+  /** Of those, refused with 429 past the API's bound of held answers (`Connection: close`). */
+  refusedRequests: number;
+  /** Flood requests whose connection was dropped without an answer. */
+  droppedRequests: number;
+  /**
+   * Unknown-tenant requests the flood sent per second of its windows. Answers the API holds come after a window's
+   * end (up to UNKNOWN_TENANT_MAX_HELD ÷ UNKNOWN_TENANT_RATE seconds), so this divides by the windows, not by the time
+   * until the last answer came.
+   */
   floodRps: number;
   /** API process CPU per rejected request, the probe's own share taken out (µs). */
   cpuPerRejectionUs: number;
@@ -68,7 +76,7 @@ export async function floodScenario(fixture: Fixture, options: BenchOptions): Pr
         t.floods.push(busy.result[1]);
       }
     }
-    const [self, compared] = targets.map((t) => summarize(t, t === targets[0] ? 'this build' : options.compareBuild!));
+    const [self, compared] = targets.map((t) => summarize(t, t === targets[0] ? 'this build' : options.compareBuild!, window));
     return { scenario: 'R3 unknown-tenant flood', ...self, ...(compared && { compared }) };
   } finally {
     generator.disconnect();
@@ -116,11 +124,13 @@ function flood(generator: ChildProcess, port: number, durationMs: number): Promi
   });
 }
 
-function summarize(t: Target, build: string): FloodMeasure {
+function summarize(t: Target, build: string, window: number): FloodMeasure {
   const sum = (windows: Window[], key: 'cpu' | 'seconds') => windows.reduce((n, w) => n + w[key], 0);
   const a = t.alone.flatMap((w) => w.latencies);
   const f = t.flooded.flatMap((w) => w.latencies);
   const rejections = t.floods.reduce((n, w) => n + w.requests, 0);
+  const refused = t.floods.reduce((n, w) => n + w.refused, 0);
+  const dropped = t.floods.reduce((n, w) => n + w.errors, 0);
   // The probe's own CPU during the flood, at its cost per request alone.
   const probeCpu = (sum(t.alone, 'cpu') / a.length) * f.length;
   const pa = percentiles(a);
@@ -128,8 +138,11 @@ function summarize(t: Target, build: string): FloodMeasure {
   return {
     build,
     unknownRequests: rejections,
-    floodRps: Math.round(rejections / sum(t.flooded, 'seconds')),
-    cpuPerRejectionUs: Math.round(((sum(t.flooded, 'cpu') - probeCpu) / rejections) * 1e6),
+    refusedRequests: refused,
+    droppedRequests: dropped,
+    floodRps: Math.round(rejections / ((window * t.floods.length) / 1000)),
+    // Dropped connections cost the API too (accept, parse, close).
+    cpuPerRejectionUs: Math.round(((sum(t.flooded, 'cpu') - probeCpu) / (rejections + dropped)) * 1e6),
     apiCoresFlooded: round(sum(t.flooded, 'cpu') / sum(t.flooded, 'seconds')),
     alone: { p50: round(pa.p50), p99: round(pa.p99), requests: a.length },
     flooded: { p50: round(pf.p50), p99: round(pf.p99), requests: f.length },
@@ -144,10 +157,11 @@ export function floodTable(result: FloodResult): string {
       ['build', 'real tenant', 'requests:', 'p50 ms:', 'p99 ms:', 'p99 ÷ alone:', 'rejections/s:', 'API µs per rejection:', 'API cores:'],
       measures.flatMap((m) => [
         [m.build, 'alone', m.alone.requests, fixed(m.alone.p50), fixed(m.alone.p99), '', '', '', ''],
-        [m.build, `beside ${m.unknownRequests} unknown-tenant requests`, m.flooded.requests, fixed(m.flooded.p50), fixed(m.flooded.p99), fixed(m.p99Ratio), m.floodRps, m.cpuPerRejectionUs, fixed(m.apiCoresFlooded)],
+        [m.build, `beside ${m.unknownRequests} unknown-tenant requests${m.refusedRequests + m.droppedRequests > 0 ? ` (${m.refusedRequests} refused, ${m.droppedRequests} dropped)` : ''}`, m.flooded.requests, fixed(m.flooded.p50), fixed(m.flooded.p99), fixed(m.p99Ratio), m.floodRps, m.cpuPerRejectionUs > 0 ? m.cpuPerRejectionUs : '—', fixed(m.apiCoresFlooded)],
       ]),
     ),
     `p99 during the flood ÷ alone (target ≤ 1.2): ${measures.map((m) => `${m.build} ${fixed(m.p99Ratio)}`).join(', ')}. The flood runs in a ` +
-      `separate process; API µs per rejection is the API process's CPU time during the flood, the probe's share taken out.`,
+      `separate process; API µs per rejection is the API process's CPU time during the flood, the probe's share taken out ` +
+      `(— when the flood is too small to show past the noise of that estimate).`,
   ].join('\n\n');
 }

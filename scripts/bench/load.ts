@@ -118,7 +118,7 @@ export function percentiles(latencies: number[]): { p50: number; p99: number } {
   return { p50: at(0.5), p99: at(0.99) };
 }
 
-function send(agent: Agent, port: number, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
+export function send(agent: Agent, port: number, headers: Record<string, string>, body: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       { agent, host: '127.0.0.1', port, path: '/graphql', method: 'POST', headers: { 'content-type': 'application/json', ...headers } },

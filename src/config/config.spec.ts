@@ -156,6 +156,18 @@ describe('loadConfig: JWT key rotation and refresh tokens', () => {
     expect(problemsOf({ TRUST_PROXY: 'yes' })).toEqual([expect.stringContaining('TRUST_PROXY')]);
   });
 
+  it('budgets unknown-tenant answers per address: 20/s, burst 100, 256 held per address, 4096 in all, unless set', () => {
+    expect(loadConfig({}).unknownTenantBudget).toEqual({ ratePerSecond: 20, burst: 100, maxHeldPerAddress: 256, maxHeldTotal: 4096 });
+    const set = { UNKNOWN_TENANT_RATE: '0.5', UNKNOWN_TENANT_BURST: '3', UNKNOWN_TENANT_MAX_HELD: '0', UNKNOWN_TENANT_MAX_HELD_TOTAL: '10' };
+    expect(loadConfig(set).unknownTenantBudget).toEqual({ ratePerSecond: 0.5, burst: 3, maxHeldPerAddress: 0, maxHeldTotal: 10 });
+    expect(loadConfig({ UNKNOWN_TENANT_RATE: '0' }).unknownTenantBudget.ratePerSecond).toBe(0);
+    expect(problemsOf({ UNKNOWN_TENANT_RATE: '-1', UNKNOWN_TENANT_BURST: '0', UNKNOWN_TENANT_MAX_HELD: 'many' })).toEqual([
+      expect.stringContaining('UNKNOWN_TENANT_BURST'),
+      expect.stringContaining('UNKNOWN_TENANT_MAX_HELD'),
+      expect.stringContaining('UNKNOWN_TENANT_RATE'),
+    ]);
+  });
+
   it('refuses a previous secret without an overlap end, a short or reused one, and a malformed time', () => {
     expect(problemsOf({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET: OLD })).toEqual([expect.stringContaining('JWT_PREVIOUS_SECRET_UNTIL')]);
     expect(problemsOf({ JWT_SECRET: SECRET, JWT_PREVIOUS_SECRET_UNTIL: '2026-12-01T00:00:00Z' })).toEqual([

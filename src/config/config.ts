@@ -51,9 +51,22 @@ export interface AppConfig {
   /** Bearer token of `/metrics`; unset means `/metrics` answers 404. */
   platformAdminToken?: string;
   seedDemo: boolean;
+  /**
+   * Per client address, the answers to requests that name no tenant (R3): `burst` at once, then `ratePerSecond`; an
+   * answer over budget is held until the address's bucket refills, and past `maxHeldPerAddress` held answers (or
+   * `maxHeldTotal` for all addresses) refused. `ratePerSecond` 0: no budget, every answer at once.
+   */
+  unknownTenantBudget: UnknownTenantBudgetConfig;
   /** Multiplies every plan's operations per minute (tests shrink the buckets); 1 means the plan table as is. */
   rateLimitScale: number;
   paths: { root: string; dataDir: string; tenantMigrations: string; controlMigrations: string; schemaFile: string };
+}
+
+export interface UnknownTenantBudgetConfig {
+  ratePerSecond: number;
+  burst: number;
+  maxHeldPerAddress: number;
+  maxHeldTotal: number;
 }
 
 export class ConfigError extends Error {
@@ -159,6 +172,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`RATE_LIMIT_SCALE must be a number above 0 and at most 1000 (got "${rateLimitScaleRaw}")`);
   }
 
+  const unknownRateRaw = str('UNKNOWN_TENANT_RATE') ?? '20';
+  const unknownTenantBudget: UnknownTenantBudgetConfig = {
+    ratePerSecond: Number(unknownRateRaw),
+    burst: int('UNKNOWN_TENANT_BURST', 100, 1, 1_000_000),
+    maxHeldPerAddress: int('UNKNOWN_TENANT_MAX_HELD', 256, 0, 100_000),
+    maxHeldTotal: int('UNKNOWN_TENANT_MAX_HELD_TOTAL', 4096, 0, 1_000_000),
+  };
+  if (!/^\d+(\.\d+)?$/.test(unknownRateRaw) || unknownTenantBudget.ratePerSecond > 1_000_000) {
+    problems.push(`UNKNOWN_TENANT_RATE must be a number from 0 (no budget) to 1000000 (got "${unknownRateRaw}")`);
+  }
+
   const platformAdminToken = str('PLATFORM_ADMIN_TOKEN');
   if (platformAdminToken !== undefined && Buffer.byteLength(platformAdminToken) < 16) {
     problems.push('PLATFORM_ADMIN_TOKEN must be at least 16 bytes');
@@ -201,6 +225,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     logLevel: oneOf('LOG_LEVEL', ['error', 'warn', 'info', 'debug'] as const, 'info'),
     platformAdminToken,
     seedDemo: bool('SEED_DEMO', nodeEnv === 'development'),
+    unknownTenantBudget,
     rateLimitScale,
     paths: {
       root,

@@ -7,6 +7,7 @@ import { IsolationCheckRepository } from './isolation-check.repository';
 import { migrateControlPlane } from './control-plane-migrator';
 import { ensureControlPlaneRole } from './control-plane-role';
 import { MigrationLedgerRepository } from './migration-ledger.repository';
+import { TenantAuditRepository } from './tenant-audit.repository';
 import { TenantLifecycleService } from './tenant-lifecycle.service';
 import { TenantMover } from './tenant-move.service';
 import { TenantRegistryRepository } from './tenant-registry.repository';
@@ -15,8 +16,8 @@ import { TenantRegistry } from './tenant-registry.service';
 @Global()
 @Module({
   // TenantLifecycleService also uses TenancyModule's (global) provisioner and connection LRU.
-  providers: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService, TenantMover],
-  exports: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantRegistry, TenantLifecycleService, TenantMover],
+  providers: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantAuditRepository, TenantRegistry, TenantLifecycleService, TenantMover],
+  exports: [IsolationCheckRepository, MigrationLedgerRepository, TenantRegistryRepository, TenantAuditRepository, TenantRegistry, TenantLifecycleService, TenantMover],
 })
 export class ControlPlaneModule implements OnModuleInit {
   constructor(

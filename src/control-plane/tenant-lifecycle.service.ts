@@ -10,9 +10,9 @@ import { isValidTenantId, tenantIdProblem } from '../tenancy/tenant-id.util';
 import { TenantRoles } from '../tenancy/tenant-roles.service';
 import { TenantProvisioner, type NewTenant } from '../tenancy/tenant-provisioner.service';
 import { TENANT_PLANS, type TenantPlan, type TenantRecord, type TenantStatus } from './tenant-record';
+import { TenantAuditRepository, type AuditRecord } from './tenant-audit.repository';
 import {
   TenantRegistryRepository,
-  type AuditRecord,
   type MigrationSummary,
   type TenantDomain,
 } from './tenant-registry.repository';
@@ -74,6 +74,7 @@ export class TenantLifecycleService {
 
   constructor(
     private readonly registry: TenantRegistryRepository,
+    private readonly audit: TenantAuditRepository,
     private readonly provisioner: TenantProvisioner,
     private readonly connections: TenantConnectionService,
     private readonly roles: TenantRoles,
@@ -87,7 +88,7 @@ export class TenantLifecycleService {
     const details = { name: input.name, plan: input.plan ?? 'free', adminEmail: input.adminEmail, database: input.database ?? PRIMARY_DATABASE };
     try {
       const tenant = await this.provisioner.create(input);
-      await this.registry.recordAudit({ tenantId: tenant.id, action: 'create', actor, result: 'ok', details });
+      await this.audit.create({ tenantId: tenant.id, action: 'create', actor, result: 'ok', details });
       return tenant;
     } catch (error) {
       await this.auditFailure(input.id, 'create', actor, details, error);
@@ -100,7 +101,7 @@ export class TenantLifecycleService {
     const [domains, migrations, audit] = await Promise.all([
       this.registry.listDomains(id),
       this.registry.getMigrationSummary(id),
-      this.registry.listAudit(id, AUDIT_ROWS_SHOWN),
+      this.audit.list(id, AUDIT_ROWS_SHOWN),
     ]);
     return { tenant, domains, migrations, audit };
   }
@@ -269,7 +270,7 @@ export class TenantLifecycleService {
         as === OWNER ? this.registry.inOwnerTransaction(body) : this.registry.inTransaction(body);
       return await inTransaction(async (db) => {
         const outcome = await run(db);
-        await this.registry.recordAudit({ tenantId, action, actor, result: 'ok', details: { ...details, ...outcome.details } }, db);
+        await this.audit.create({ tenantId, action, actor, result: 'ok', details: { ...details, ...outcome.details } }, db);
         return outcome.result;
       });
     } catch (error) {
@@ -285,8 +286,8 @@ export class TenantLifecycleService {
   }
 
   private async auditFailure(tenantId: string, action: LifecycleAction, actor: string, details: Record<string, unknown>, error: unknown) {
-    await this.registry
-      .recordAudit({ tenantId, action, actor, result: 'error', details: { ...details, error: errorReason(error) } })
+    await this.audit
+      .create({ tenantId, action, actor, result: 'error', details: { ...details, error: errorReason(error) } })
       .catch((auditError: Error) => this.logger.error(`Could not audit a failed ${action} of ${tenantId}: ${auditError.message}`));
   }
 }

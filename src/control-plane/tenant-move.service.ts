@@ -10,6 +10,7 @@ import { quoteIdentifier, tenantIdProblem } from '../tenancy/tenant-id.util';
 import { TenantRoles } from '../tenancy/tenant-roles.service';
 import { listDataTables, listSequences, qualified, type DataTable } from '../tenancy/tenant-tables';
 import type { TenantRecord, TenantStatus } from './tenant-record';
+import { TenantAuditRepository } from './tenant-audit.repository';
 import { TenantRegistryRepository } from './tenant-registry.repository';
 
 export type MoveStep = 'fenced' | 'copied' | 'verified' | 'flipped' | 'dropped';
@@ -35,6 +36,7 @@ const COPY_BATCH = 500;
 export class TenantMover {
   constructor(
     private readonly registry: TenantRegistryRepository,
+    private readonly audit: TenantAuditRepository,
     private readonly pools: DatabasePools,
     private readonly roles: TenantRoles,
     private readonly connections: TenantConnectionService,
@@ -54,11 +56,11 @@ export class TenantMover {
     const details = { from: tenant.database, to, previous };
     try {
       const report = await this.run(tenant, previous, to, onStep);
-      await this.registry.recordAudit({ tenantId: id, action: 'move', actor, result: 'ok', details: { ...details, tables: report.tables } });
+      await this.audit.create({ tenantId: id, action: 'move', actor, result: 'ok', details: { ...details, tables: report.tables } });
       return { ...report, elapsedMs: Date.now() - started };
     } catch (error) {
-      await this.registry
-        .recordAudit({ tenantId: id, action: 'move', actor, result: 'error', details: { ...details, error: { code: (error as AppError).code ?? 'INTERNAL_SERVER_ERROR', message: String((error as Error).message).slice(0, 500) } } })
+      await this.audit
+        .create({ tenantId: id, action: 'move', actor, result: 'error', details: { ...details, error: { code: (error as AppError).code ?? 'INTERNAL_SERVER_ERROR', message: String((error as Error).message).slice(0, 500) } } })
         .catch(() => undefined);
       throw error;
     }

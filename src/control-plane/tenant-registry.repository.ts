@@ -50,20 +50,6 @@ export interface MigrationSummary {
   updatedAt: Date;
 }
 
-export interface AuditEntry {
-  tenantId: string;
-  action: string;
-  actor: string;
-  result: 'ok' | 'error';
-  /** What was asked and what changed; never secrets. */
-  details: Record<string, unknown>;
-}
-
-export interface AuditRecord extends AuditEntry {
-  id: string;
-  at: Date;
-}
-
 const UNIQUE_VIOLATION = '23505';
 const FOREIGN_KEY_VIOLATION = '23503';
 
@@ -312,24 +298,5 @@ export class TenantRegistryRepository {
   async removeDomain(tenantId: string, domain: string, db: Queryable = this.controlPlane): Promise<boolean> {
     const { rowCount } = await db.query(`DELETE FROM ${CONTROL_SCHEMA}.tenant_domains WHERE domain = $1 AND tenant_id = $2`, [domain, tenantId]);
     return (rowCount ?? 0) > 0;
-  }
-
-  async recordAudit(entry: AuditEntry, db: Queryable = this.controlPlane): Promise<void> {
-    await db.query(
-      `INSERT INTO ${CONTROL_SCHEMA}.tenant_audit (tenant_id, action, actor, result, details) VALUES ($1, $2, $3, $4, $5)`,
-      [entry.tenantId, entry.action, entry.actor, entry.result, JSON.stringify(entry.details)],
-    );
-  }
-
-  /** The newest `limit` audit rows of a tenant, newest first. */
-  async listAudit(tenantId: string, limit: number): Promise<AuditRecord[]> {
-    const { rows } = await this.controlPlane.query<{
-      id: string; tenant_id: string; action: string; actor: string; at: Date; result: 'ok' | 'error'; details: Record<string, unknown>;
-    }>(
-      `SELECT id, tenant_id, action, actor, at, result, details FROM ${CONTROL_SCHEMA}.tenant_audit
-        WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`,
-      [tenantId, limit],
-    );
-    return rows.map((row) => ({ id: row.id, tenantId: row.tenant_id, action: row.action, actor: row.actor, at: row.at, result: row.result, details: row.details }));
   }
 }

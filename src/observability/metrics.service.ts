@@ -11,6 +11,7 @@ import { FleetMigrator } from '../tenancy/fleet-migrator.service';
 import { loadMigrations } from '../tenancy/migration-runner';
 import { TenantConnectionService } from '../tenancy/tenant-connection.service';
 import { TenantRejections } from '../tenancy/tenant-rejections';
+import { UnknownTenantBudget } from '../tenancy/unknown-tenant-budget';
 import { DEFAULT_MIGRATION_STATUS_TTL_MS, registerMigrationMetrics } from './migration-metrics';
 import { DEFAULT_TOP_TENANTS, OBSERVABILITY_OPTIONS, type ObservabilityOptions } from './observability-options';
 import { OTHER_TENANT, TopTenantLabels } from './tenant-labels';
@@ -43,6 +44,7 @@ export class MetricsService {
     migrator: FleetMigrator,
     ledger: MigrationLedgerRepository,
     @Inject(APP_CONFIG) config: AppConfig,
+    unknownTenants: UnknownTenantBudget,
   ) {
     this.tenants = new TopTenantLabels(options.topTenants ?? DEFAULT_TOP_TENANTS);
     const registers = [this.registry];
@@ -117,6 +119,10 @@ export class MetricsService {
           this.inc(read());
         },
       });
+
+    total('tenantry_unknown_tenant_answers_delayed_total', 'Unknown-tenant answers held until their client address had budget again (UNKNOWN_TENANT_RATE)', () => unknownTenants.stats.delayed);
+    total('tenantry_unknown_tenant_answers_refused_total', 'Unknown-tenant requests refused with 429 because too many answers were held already (UNKNOWN_TENANT_MAX_HELD, _TOTAL)', () => unknownTenants.stats.refused);
+    gauge('tenantry_unknown_tenant_answers_held', 'Unknown-tenant answers being held now', () => unknownTenants.held);
 
     // One series per placement database whose request pool this process has opened.
     const poolGauge = (name: string, help: string, read: (pool: Pool) => number) =>

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { holdsAdvisoryLock } from './session-lock.util';
 
 const LOCK_KEY = 'tenantry:fleet-migrate';
 export const FLEET_MIGRATE_APPLICATION_NAME = 'tenantry-migrate';
@@ -23,6 +24,8 @@ export class FleetLockedError extends Error {
 }
 
 export interface FleetLock {
+  /** False once the lock's connection has ended: the lock went with it. */
+  stillHeld(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -41,7 +44,7 @@ export async function acquireFleetLock(databaseUrl: string): Promise<FleetLock> 
     await client.end().catch(() => undefined);
     throw error;
   }
-  return { release: () => client.end().catch(() => undefined) };
+  return { stillHeld: () => holdsAdvisoryLock(client), release: () => client.end().catch(() => undefined) };
 }
 
 // A one-key advisory lock on a bigint appears in pg_locks as classid = high 32 bits, objid = low 32, objsubid = 1.

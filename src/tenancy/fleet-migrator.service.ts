@@ -10,7 +10,7 @@ import { MigrationLedgerRepository } from '../control-plane/migration-ledger.rep
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { TenantRoles } from './tenant-roles.service';
-import { acquireFleetLock } from './fleet-migration-lock';
+import { acquireFleetLock, type FleetLock } from './fleet-migration-lock';
 import { totalsOf, type FleetMigrationReport, type FleetProgress, type FleetTenantResult } from './fleet-migration-report';
 import {
   acceptMigrationChecksum,
@@ -36,7 +36,8 @@ export interface FleetMigrateOptions {
   dryRun?: boolean;
   /** Defaults to config.paths.tenantMigrations. */
   migrationsDir?: string;
-  onProgress?: (progress: FleetProgress) => void;
+  /** Awaited before the next tenant is visited. */
+  onProgress?: (progress: FleetProgress) => void | Promise<void>;
 }
 
 const MIGRATABLE = new Set(['ACTIVE', 'SUSPENDED']);
@@ -70,7 +71,7 @@ export class FleetMigrator {
   async migrate(options: FleetMigrateOptions = {}): Promise<FleetMigrationReport> {
     const lock = options.dryRun ? undefined : await acquireFleetLock(this.databaseUrl());
     try {
-      const report = await this.run(options);
+      const report = await this.run(options, lock);
       // Tenants that predate their role get one; the migrated ones were re-granted above.
       if (!options.dryRun) await this.roles.ensureAll();
       return report;
@@ -95,7 +96,7 @@ export class FleetMigrator {
     }
   }
 
-  private async run(options: FleetMigrateOptions): Promise<FleetMigrationReport> {
+  private async run(options: FleetMigrateOptions, lock?: FleetLock): Promise<FleetMigrationReport> {
     const started = Date.now();
     const migrations = loadMigrations(options.migrationsDir ?? this.config.paths.tenantMigrations);
     const concurrency = Math.max(1, options.concurrency ?? this.defaultConcurrency());
@@ -117,6 +118,8 @@ export class FleetMigrator {
     let done = 0;
     let failures = 0;
     const visit = async (tenant: TenantRecord) => {
+      // A second runner may start once the lock's connection is gone: stop rather than race it.
+      if (!halted && lock && !(await lock.stillHeld())) halted = 'lost the fleet-migration lock (its connection ended)';
       if (halted) {
         results.set(tenant.id, { id: tenant.id, status: 'skipped', applied: [], pending: [], error: halted });
         return;
@@ -131,7 +134,7 @@ export class FleetMigrator {
       if (options.maxFailures !== undefined && failures >= options.maxFailures && !halted) {
         halted = `stopped after ${failures} failure(s) (--max-failures ${options.maxFailures})`;
       }
-      options.onProgress?.({ done: ++done, total: queue.length, result });
+      await options.onProgress?.({ done: ++done, total: queue.length, result });
     };
 
     for (const [index, wave] of waves(queue, options.canary, options.batchSize).entries()) {

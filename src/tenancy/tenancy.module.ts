@@ -11,6 +11,7 @@ import { TenantRoles } from './tenant-roles.service';
 import { TenantProvisioner } from './tenant-provisioner.service';
 import { TenantRejections } from './tenant-rejections';
 import { TenantMiddleware } from './tenant.middleware';
+import { UnknownTenantBudget } from './unknown-tenant-budget';
 import { OperationTransactionPlugin } from './operation-transaction.plugin';
 
 // Every tenancy service is available to the rest of the app: one list, provided and exported.
@@ -26,6 +27,7 @@ const TENANCY_SERVICES = [
   TenantImporter,
   MigrationScaffolder,
   TenantRejections,
+  UnknownTenantBudget,
   // Also a provider: bootstrap.ts puts its early rejection in front of the body parser.
   TenantMiddleware,
 ];

@@ -1,4 +1,4 @@
-import { HEAVY_HOLD_MS, TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
+import { HEAVY_HOLD_MS, RELATIVE_HEAVY_FLOOR_MS, RELATIVE_HEAVY_RATIO, TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
 
 describe('TenantConnectionLimiter', () => {
   afterEach(() => jest.useRealTimers());
@@ -66,6 +66,35 @@ describe('TenantConnectionLimiter', () => {
     const burst = await Promise.all([limiter.acquire('slow'), limiter.acquire('slow'), limiter.acquire('slow')]);
     expect(limiter.held('slow')).toBe(3);
     burst.forEach((release) => release());
+  });
+
+  it("holds a tenant of statements several times longer than its active neighbours' to the heavy cap, but not one alone or merely slower", async () => {
+    jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const scan = RELATIVE_HEAVY_FLOOR_MS * 2;
+    let limiter = new TenantConnectionLimiter({ maxPerTenant: 4, maxPerHeavyTenant: 1 });
+    const hold = async (tenant: string, ms: number) => {
+      const release = await limiter.acquire(tenant);
+      jest.advanceTimersByTime(ms);
+      release();
+    };
+    // Alone, 100 ms scans keep their burst: nobody waits behind them.
+    for (let i = 0; i < 10; i++) await hold('scans', scan);
+    expect(limiter.heavy('scans')).toBe(false);
+    // Beside a neighbour at half their length they are merely slower: no cap.
+    for (let i = 0; i < 10; i++) await hold('reports', scan / 2);
+    expect(limiter.heavy('scans')).toBe(false);
+
+    limiter = new TenantConnectionLimiter({ maxPerTenant: 4, maxPerHeavyTenant: 1 });
+    for (let i = 0; i < 10; i++) await hold('scans', scan);
+    // Once a neighbour of quick statements is busy, the scans are the heavy ones.
+    for (let i = 0; i < 40; i++) await hold('quick', scan / (RELATIVE_HEAVY_RATIO * 2));
+    expect(limiter.heavy('scans')).toBe(true);
+    expect(limiter.heavy('quick')).toBe(false);
+    await limiter.acquire('scans');
+    let second = false;
+    void limiter.acquire('scans').then(() => (second = true));
+    await Promise.resolve();
+    expect(second).toBe(false);
   });
 
   it('forgets a heavy tenant that stayed idle', async () => {

@@ -3,6 +3,16 @@
  * is at least this. A few quick statements between slow ones (an auth lookup per request) do not hide the slow ones.
  */
 export const HEAVY_HOLD_MS = 500;
+/**
+ * While other tenants use the database, a tenant is heavy from this weighted mean hold when it is also
+ * RELATIVE_HEAVY_RATIO times theirs: PostgreSQL shares the cores between backends, not tenants, so a tenant of
+ * 100 ms scans on four connections takes most of a small server from one with quick statements. Relative, because on
+ * a saturated machine everyone's holds stretch alike.
+ */
+export const RELATIVE_HEAVY_FLOOR_MS = 50;
+export const RELATIVE_HEAVY_RATIO = 2.5;
+// Others count as active from this much decayed connection time (ms, ~ the last few seconds).
+const OTHERS_ACTIVE_MS = 100;
 // Below this weighted mean, a tenant with nothing held is not remembered.
 const QUICK_HOLD_MS = 10;
 // Time constant of the moving sums: the borrows of the last ten seconds or so count.
@@ -51,6 +61,8 @@ interface TenantState {
  */
 export class TenantConnectionLimiter {
   private readonly tenants = new Map<string, TenantState>();
+  // Every tenant's borrows together, decayed like each tenant's own, so others' = all − own.
+  private readonly all = { held1: 0, held2: 0, lastReleaseAt: Date.now() };
   /** Borrows turned away with TenantBusyError since start. */
   rejected = 0;
 
@@ -78,10 +90,8 @@ export class TenantConnectionLimiter {
       released = true;
       const now = Date.now();
       const hold = now - takenAt;
-      const decay = Math.exp(-(now - state.lastReleaseAt) / DECAY_MS);
-      state.held1 = state.held1 * decay + hold;
-      state.held2 = state.held2 * decay + hold * hold;
-      state.lastReleaseAt = now;
+      addHold(state, hold, now);
+      addHold(this.all, hold, now);
       state.held--;
       while (state.waiting.length > 0 && state.held < this.capOf(state)) {
         state.held++;
@@ -141,7 +151,15 @@ export class TenantConnectionLimiter {
   }
 
   private isHeavy(state: TenantState): boolean {
-    return weightedHold(state) >= HEAVY_HOLD_MS;
+    const own = weightedHold(state);
+    if (own >= HEAVY_HOLD_MS) return true;
+    if (own < RELATIVE_HEAVY_FLOOR_MS) return false;
+    const now = Date.now();
+    const ownDecay = Math.exp(-(now - state.lastReleaseAt) / DECAY_MS);
+    const allDecay = Math.exp(-(now - this.all.lastReleaseAt) / DECAY_MS);
+    const others1 = this.all.held1 * allDecay - state.held1 * ownDecay;
+    const others2 = this.all.held2 * allDecay - state.held2 * ownDecay;
+    return others1 >= OTHERS_ACTIVE_MS && own >= RELATIVE_HEAVY_RATIO * (others2 / others1);
   }
 
   private stateOf(tenant: string): TenantState {
@@ -160,6 +178,13 @@ export class TenantConnectionLimiter {
       if (state.held === 0 && now - state.lastReleaseAt > FORGET_AFTER_MS) this.tenants.delete(tenant);
     }
   }
+}
+
+function addHold(sums: { held1: number; held2: number; lastReleaseAt: number }, hold: number, now: number): void {
+  const decay = Math.exp(-(now - sums.lastReleaseAt) / DECAY_MS);
+  sums.held1 = sums.held1 * decay + hold;
+  sums.held2 = sums.held2 * decay + hold * hold;
+  sums.lastReleaseAt = now;
 }
 
 function weightedHold(state: TenantState): number {

@@ -6,6 +6,7 @@ import { createGzip } from 'node:zlib';
 import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { DatabasePools } from '../database/database-pools';
+import { TenantAuditRepository } from '../control-plane/tenant-audit.repository';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { copyLines } from './copy-lines.util';
@@ -58,6 +59,7 @@ export class TenantExporter {
   constructor(
     private readonly pools: DatabasePools,
     private readonly registry: TenantRegistryRepository,
+    private readonly audit: TenantAuditRepository,
   ) {}
 
   async export(tenantId: string, file: string, options: ArchiveOptions = {}): Promise<ExportReport> {
@@ -105,7 +107,7 @@ export class TenantExporter {
       throw error;
     }
     const { size } = await stat(file);
-    await this.registry.recordAudit({
+    await this.audit.create({
       tenantId,
       action: 'export',
       actor,

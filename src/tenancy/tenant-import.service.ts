@@ -4,6 +4,7 @@ import type { PoolClient } from 'pg';
 import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { TENANT_PLANS, type TenantPlan } from '../control-plane/tenant-record';
+import { TenantAuditRepository } from '../control-plane/tenant-audit.repository';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
 import { AppError, badUserInput, ErrorCode } from '../graphql/app-error';
 import { applyMigrationsInTransaction, loadMigrations, type MigrationFile } from './migration-runner';
@@ -69,6 +70,7 @@ export class TenantImporter {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistryRepository,
+    private readonly audit: TenantAuditRepository,
     private readonly provisioner: TenantProvisioner,
   ) {}
 
@@ -98,7 +100,7 @@ export class TenantImporter {
           return { result: { loaded, forward }, lastMigration: migrations.at(-1)?.name ?? null, applied };
         });
         const { loaded, forward } = result;
-        await this.registry.recordAudit({ tenantId, action: 'import', actor, result: 'ok', details: { ...details, rows: loaded.rows } });
+        await this.audit.create({ tenantId, action: 'import', actor, result: 'ok', details: { ...details, rows: loaded.rows } });
         return {
           tenantId,
           file,
@@ -112,8 +114,8 @@ export class TenantImporter {
         };
       } catch (error) {
         const code = (error as { code?: string }).code ?? 'INTERNAL';
-        await this.registry
-          .recordAudit({ tenantId, action: 'import', actor, result: 'error', details: { ...details, code, message: (error as Error).message } })
+        await this.audit
+          .create({ tenantId, action: 'import', actor, result: 'error', details: { ...details, code, message: (error as Error).message } })
           .catch(() => undefined);
         throw error;
       }

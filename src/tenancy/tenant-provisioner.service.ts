@@ -154,6 +154,8 @@ export class TenantProvisioner implements OnApplicationBootstrap {
       await this.registry.recordMigrations(id, built.lastMigration, built.applied, client);
       await this.registry.updateStatus(id, 'ACTIVE', client);
       await this.fault('activate', id);
+      // Without the lock a cleanup could judge this create abandoned and drop what it is about to commit.
+      if (!(await lock.stillHeld())) throw new Error(`Lost the provisioning lock of tenant "${id}" (its connection ended); nothing was committed`);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);

@@ -1,8 +1,11 @@
 import { Client } from 'pg';
+import { holdsAdvisoryLock } from './session-lock.util';
 
 export const PROVISIONING_LOCK_APPLICATION_NAME = 'tenantry-provision-lock';
 
 export interface TenantProvisioningLock {
+  /** False once the lock's connection has ended: the lock went with it. */
+  stillHeld(): Promise<boolean>;
   release(): Promise<void>;
 }
 
@@ -30,5 +33,5 @@ export async function tryTenantProvisioningLock(directUrl: string, tenantId: str
     throw error;
   }
   // Ending the session releases its locks.
-  return { release: () => client.end().catch(() => undefined) };
+  return { stillHeld: () => holdsAdvisoryLock(client), release: () => client.end().catch(() => undefined) };
 }

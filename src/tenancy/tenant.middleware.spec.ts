@@ -7,6 +7,7 @@ import type { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { type RequestContext, TenantContext } from './tenant-context';
 import { TenantRejections } from './tenant-rejections';
 import { TenantMiddleware } from './tenant.middleware';
+import { UnknownTenantBudget } from './unknown-tenant-budget';
 
 const BASE = 'tenantry.test';
 
@@ -66,7 +67,9 @@ async function run(headers: Record<string, string | string[]>, options: RunOptio
       return TENANTS.get(DOMAINS.get(domain) ?? '') ?? null;
     },
   } as unknown as TenantRegistry;
-  const middleware = new TenantMiddleware(loadConfig({ NODE_ENV: 'test', BASE_DOMAIN: BASE }), registry, new TenantRejections());
+  // No budget here: unknown-tenant-budget.spec.ts covers it.
+  const config = loadConfig({ NODE_ENV: 'test', BASE_DOMAIN: BASE, UNKNOWN_TENANT_RATE: '0' });
+  const middleware = new TenantMiddleware(config, registry, new TenantRejections(), new UnknownTenantBudget(config));
 
   const outcome: Outcome = { headers: {}, lookups, domainLookups };
   const res = {

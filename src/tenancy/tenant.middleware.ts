@@ -13,6 +13,7 @@ import { TenantContext } from './tenant-context';
 import { TenantRejections } from './tenant-rejections';
 import { isCustomDomainCandidate } from './tenant-domain.util';
 import { isValidTenantId } from './tenant-id.util';
+import { UnknownTenantBudget } from './unknown-tenant-budget';
 
 export const TENANT_HEADER = 'x-tenant-id';
 
@@ -35,6 +36,7 @@ export class TenantMiddleware implements NestMiddleware {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: TenantRegistry,
     private readonly rejections: TenantRejections,
+    private readonly budget: UnknownTenantBudget,
   ) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
@@ -42,16 +44,16 @@ export class TenantMiddleware implements NestMiddleware {
     try {
       tenant = await this.tenantOf(req);
     } catch (error) {
-      return this.reject(res, error as AppError);
+      return this.reject(req, res, error as AppError);
     }
     if (!tenant || tenant.status === 'PROVISIONING' || tenant.status === 'DELETED') {
-      return this.answer(res, UNKNOWN_TENANT);
+      return this.answer(req, res, UNKNOWN_TENANT);
     }
     if (tenant.status === 'MOVING') {
-      return this.reject(res, new AppError(ErrorCode.TENANT_MOVING, 'This tenant is moving to another database; retry shortly', { retryable: true, retryAfterSeconds: 1 }));
+      return this.reject(req, res, new AppError(ErrorCode.TENANT_MOVING, 'This tenant is moving to another database; retry shortly', { retryable: true, retryAfterSeconds: 1 }));
     }
     if (tenant.status === 'SUSPENDED') {
-      return this.reject(res, new AppError(ErrorCode.TENANT_SUSPENDED, 'This tenant is suspended'));
+      return this.reject(req, res, new AppError(ErrorCode.TENANT_SUSPENDED, 'This tenant is suspended'));
     }
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'].slice(0, 100) : randomUUID();
     res.setHeader('x-request-id', requestId);
@@ -68,25 +70,36 @@ export class TenantMiddleware implements NestMiddleware {
     try {
       name = this.nameOf(req);
     } catch (error) {
-      this.reject(res, error as AppError);
+      this.reject(req, res, error as AppError);
       return true;
     }
     if (name.kind === 'malformed' || (name.kind === 'id' && !this.registry.mayHoldId(name.id))) {
-      this.answer(res, UNKNOWN_TENANT);
+      this.answer(req, res, UNKNOWN_TENANT);
       return true;
     }
     if (name.kind === 'custom' && !this.registry.mayHoldDomain(name.domain)) {
-      this.answer(res, UNKNOWN_HOST);
+      this.answer(req, res, UNKNOWN_HOST);
       return true;
     }
     return false;
   }
 
-  private reject(res: ServerResponse, error: AppError): void {
-    this.answer(res, answerOf(error.code, error.message, error.details));
+  private reject(req: IncomingMessage, res: ServerResponse, error: AppError): void {
+    this.answer(req, res, answerOf(error.code, error.message, error.details));
   }
 
-  private answer(res: ServerResponse, answer: Answer): void {
+  // Answers that name no tenant (or headers that disagree) spend the client address's budget; the rest go at once.
+  private answer(req: IncomingMessage, res: ServerResponse, answer: Answer): void {
+    if (answer.code !== ErrorCode.TENANT_NOT_FOUND && answer.code !== ErrorCode.TENANT_MISMATCH) return this.send(res, answer);
+    this.budget.answer(
+      req,
+      res,
+      () => this.send(res, answer),
+      (retryAfterSeconds) => this.send(res, tooManyUnknown(retryAfterSeconds)),
+    );
+  }
+
+  private send(res: ServerResponse, answer: Answer): void {
     this.rejections.record(answer.code);
     res.writeHead(answer.status, answer.headers).end(answer.body);
   }
@@ -171,3 +184,15 @@ function answerOf(code: ErrorCode, message: string, details?: Record<string, unk
 // The answers a flood of unknown tenants gets, built once: no error object (and stack trace) or JSON per request.
 const UNKNOWN_TENANT = answerOf(ErrorCode.TENANT_NOT_FOUND, 'Unknown tenant');
 const UNKNOWN_HOST = answerOf(ErrorCode.TENANT_NOT_FOUND, 'This host serves no tenant');
+
+// Refused over the bound of held answers: the connection is closed, so a client must reconnect to try again.
+const TOO_MANY_UNKNOWN = new Map<number, Answer>();
+function tooManyUnknown(retryAfterSeconds: number): Answer {
+  let answer = TOO_MANY_UNKNOWN.get(retryAfterSeconds);
+  if (!answer) {
+    answer = answerOf(ErrorCode.RATE_LIMITED, 'Too many requests for unknown tenants from this address', { retryAfterSeconds });
+    answer.headers = { ...answer.headers, 'retry-after': retryAfterSeconds, connection: 'close' };
+    if (TOO_MANY_UNKNOWN.size < 100) TOO_MANY_UNKNOWN.set(retryAfterSeconds, answer);
+  }
+  return answer;
+}

@@ -52,7 +52,9 @@ describe('adversarial suites', () => {
   let admin: Pool;
 
   beforeAll(async () => {
-    api = await startApp({ NODE_ENV: 'production', TENANT_CACHE_TTL_MS: '1000' });
+    // R1-R3 send thousands of unknown tenants and mismatched headers from one address to prove isolation and counts:
+    // at the production budget (20/s) they would wait minutes; the budget itself is proven in unknown-tenant-budget.
+    api = await startApp({ NODE_ENV: 'production', TENANT_CACHE_TTL_MS: '1000', UNKNOWN_TENANT_RATE: '1000', UNKNOWN_TENANT_BURST: '1000' });
     admin = new Pool({ connectionString: api.db.url, max: 2 });
     process.stderr.write(`adversarial suites: seed ${SEED}, scale ${SCALE}\n`);
   });

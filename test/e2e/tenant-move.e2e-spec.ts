@@ -1,6 +1,7 @@
 import { get } from 'node:http';
 import { Client } from 'pg';
 import { TenantMover, type MoveStep } from '../../src/control-plane/tenant-move.service';
+import { TenantAuditRepository } from '../../src/control-plane/tenant-audit.repository';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
 import { quoteIdentifier } from '../../src/tenancy/tenant-id.util';
@@ -127,7 +128,7 @@ describe('tenants move under write load', () => {
         `fenced for ${flipped - fenced} ms of a ${flipped - started} ms move; refusals ${JSON.stringify(Object.fromEntries(refusals))}\n`,
     );
 
-    const audit = await api.app.get(TenantRegistryRepository).listAudit(tenant.id, 5);
+    const audit = await api.app.get(TenantAuditRepository).list(tenant.id, 5);
     expect(audit.find((a) => a.action === 'move')).toMatchObject({ result: 'ok', details: { from: 'primary', to: SECOND_DATABASE, previous: 'ACTIVE' } });
     expect(await api.app.get(TenantRegistryRepository).getById(tenant.id)).toMatchObject({ status: 'ACTIVE', database: SECOND_DATABASE });
   }, 180_000);

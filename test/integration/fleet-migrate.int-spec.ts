@@ -7,7 +7,7 @@ import { Client } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { loadConfig } from '../../src/config/config';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
-import { FleetLockedError } from '../../src/tenancy/fleet-migration-lock';
+import { FLEET_MIGRATE_APPLICATION_NAME, FleetLockedError } from '../../src/tenancy/fleet-migration-lock';
 import type { FleetMigrationReport } from '../../src/tenancy/fleet-migration-report';
 import { FleetMigrator } from '../../src/tenancy/fleet-migrator.service';
 import { loadMigrations } from '../../src/tenancy/migration-runner';
@@ -169,6 +169,32 @@ describe('tenants migrate (fleet migration)', () => {
       const waves = await migrator.migrate({ migrationsDir, batchSize: 2 });
       expect(statuses(waves)).toEqual(['current', 'failed', 'migrated', 'migrated', 'migrated', 'migrated']);
       expect(waves.halted).toBeUndefined();
+    } finally {
+      await fleet.close();
+    }
+  });
+
+  it('stops, reporting the rest as skipped, once the fleet lock\'s connection has ended', async () => {
+    const fleet = await newFleet(4);
+    try {
+      const { observer, migrationsDir } = fleet;
+      const report = await fleet.app.get(FleetMigrator).migrate({
+        migrationsDir,
+        concurrency: 1,
+        onProgress: async ({ done }) => {
+          if (done !== 1) return;
+          const { rowCount } = await observer.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`,
+            [FLEET_MIGRATE_APPLICATION_NAME],
+          );
+          expect(rowCount).toBe(1);
+        },
+      });
+      expect(report.tenants.map((t) => t.status)).toEqual(['migrated', 'skipped', 'skipped', 'skipped']);
+      expect(report.halted).toMatch(/lost the fleet-migration lock/);
+      // The skipped tenants are untouched: a new run migrates them.
+      const rerun = await fleet.app.get(FleetMigrator).migrate({ migrationsDir });
+      expect(rerun.tenants.map((t) => t.status)).toEqual(['current', 'migrated', 'migrated', 'migrated']);
     } finally {
       await fleet.close();
     }

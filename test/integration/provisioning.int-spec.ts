@@ -48,6 +48,8 @@ describe('tenant provisioning', () => {
   let observer: Client;
   // Which create to break, and after which step; every step the seam saw, per tenant.
   let failure: { id: string; step: ProvisioningStep } | undefined;
+  // Runs at a step of one tenant's create, before the step's injected failure.
+  let atStep: { id: string; step: ProvisioningStep; run: () => Promise<void> } | undefined;
   const seen = new Map<string, ProvisioningStep[]>();
 
   const spawnCli = (args: string[], stdin?: string) => spawnTenantsCli(db.url, args, stdin);
@@ -91,6 +93,7 @@ describe('tenant provisioning', () => {
     const config = loadConfig({ NODE_ENV: 'test', DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'error' });
     app = await operationsWithFaults(config, async (step, tenantId) => {
       seen.set(tenantId, [...(seen.get(tenantId) ?? []), step]);
+      if (atStep?.id === tenantId && atStep.step === step) await atStep.run();
       if (failure?.id === tenantId && failure.step === step) throw new InjectedFailure(`injected failure after ${step}`);
     });
     provisioner = app.get(TenantProvisioner);
@@ -119,6 +122,28 @@ describe('tenant provisioning', () => {
 
     const tenant = await provisioner.create(newTenantInput(id));
     expect(tenant).toMatchObject({ id, status: 'ACTIVE', schemaName: tenantSchemaName(id), database: 'primary' });
+    await expectUsable(id, `admin@${id}.test`);
+  });
+
+  it("commits nothing when the create's provisioning lock went with its connection, and the id can then be created", async () => {
+    const id = randomTenantId('lost');
+    atStep = {
+      id,
+      step: 'activate',
+      run: async () => {
+        const { rowCount } = await observer.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`,
+          [PROVISIONING_LOCK_APPLICATION_NAME],
+        );
+        expect(rowCount).toBe(1);
+      },
+    };
+    await expect(provisioner.create(newTenantInput(id))).rejects.toThrow(/Lost the provisioning lock/);
+    atStep = undefined;
+    expect(await schemaExists(id)).toBe(false);
+    expect(await registryRow(id)).toBeUndefined();
+
+    await provisioner.create(newTenantInput(id));
     await expectUsable(id, `admin@${id}.test`);
   });
 

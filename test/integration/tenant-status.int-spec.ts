@@ -106,7 +106,7 @@ describe('tenants status (pending migrations and schema drift)', () => {
 
     const table = await runCli(db, ['status', '--tenant', clean.join(',')]);
     expect(table.code).toBe(0);
-    for (const id of clean) expect(table.stdout).toMatch(new RegExp(`^${id}\\s+current\\s+${BASE.at(-1)}\\s+0\\s+none$`, 'm'));
+    for (const id of clean) expect(table.stdout).toMatch(new RegExp(`^${id}\\s+primary\\s+current\\s+${BASE.at(-1)}\\s+0\\s+none$`, 'm'));
   });
 
   it.each<[string, string, SchemaDifference[]]>([
@@ -181,10 +181,10 @@ describe('tenants status (pending migrations and schema drift)', () => {
     try {
       const result = await runCli(db, ['status']);
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(new RegExp(`^${id}\\s+drifted\\s+${BASE.at(-1)}\\s+0\\s+2 difference\\(s\\)$`, 'm'));
+      expect(result.stdout).toMatch(new RegExp(`^${id}\\s+primary\\s+drifted\\s+${BASE.at(-1)}\\s+0\\s+2 difference\\(s\\)$`, 'm'));
       expect(result.stdout).toMatch(/^\s+extra column Project\.extra: integer NULL$/m);
       expect(result.stdout).toMatch(/^\s+missing index Project\.Project_ownerId_idx: btree \(ownerId\)$/m);
-      for (const other of clean) expect(result.stdout).toMatch(new RegExp(`^${other}\\s+current\\s`, 'm'));
+      for (const other of clean) expect(result.stdout).toMatch(new RegExp(`^${other}\\s+primary\\s+current\\s`, 'm'));
       expect(result.stderr).toMatch(/^1 of 4 tenants drifted( \(\d+ skipped\))?\.$/m);
     } finally {
       await retire(id);
