@@ -56,6 +56,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   // The client address login throttling keys on: behind a load balancer, every client would otherwise share its address.
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
+  // No ETag: every answer is a POST's, never revalidated, and hashing each body costs CPU on every request.
+  app.set('etag', false);
   answerUnknownTenantsFirst(app.getHttpServer() as Server, app.get(TenantMiddleware));
   app.use(express.json({ limit: MAX_BODY_BYTES }));
   app.use(bodyErrors);

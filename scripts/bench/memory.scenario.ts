@@ -43,7 +43,8 @@ export async function memoryScenario(fixture: Fixture, options: BenchOptions): P
   const clients = Math.min(options.memoryClients, fixture.tenants.length - 1);
   if (clients < 2) throw new Error('P3 needs at least 3 tenants (--tenants)');
   const env = serverEnv(fixture, { PG_POOL_MAX: String(options.pool), TENANT_CLIENT_CACHE_SIZE: String(clients + 10) });
-  const servers = [await startServer('Tenantry (memory)', SCRIPTS.tenantry, env)];
+  const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+  const servers = [await startServer('Tenantry (memory)', SCRIPTS.tenantry, env, profile)];
   // `--compare DIR`: the other build gets the same tenants in the same order, request for request in turn.
   if (options.compareBuild) servers.push(await startServer(`Tenantry (memory, ${options.compareBuild})`, join(options.compareBuild, 'src/main.js'), env));
   const probes = servers.map((server) => probe(server, fixture));

@@ -1,14 +1,15 @@
 // P2: does tenant count cost anything? The same load spread over every tenant (Zipf) with the tenant-client LRU
 // at TENANT_CLIENT_CACHE_SIZE, against the same load on one tenant: two Tenantry processes, measured in
 // interleaved rounds. Samples pg_stat_activity during the run (the connection bound) and reads the LRU's counters
-// from each process's /metrics.
+// from each process's /metrics. `--compare DIR` adds another build's two processes to the same rounds.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from 'pg';
 import { loadServer, touchTenants } from './api.scenario';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
 import { interleaved, zipfSampler, type LoadResult } from './load';
 import { fixed, log, round, table } from './report';
-import { SCRIPTS, scrapeMetrics, startServer, type Server } from './servers';
+import { cpuSeconds, SCRIPTS, scrapeMetrics, startServer, type Server } from './servers';
 
 export interface TenantsRun extends LoadResult {
   tenants: number;
@@ -17,6 +18,9 @@ export interface TenantsRun extends LoadResult {
   cacheHitRatio: number;
   evictionsPerSecond: number;
   clientsCached: number;
+  /** CPU time of the API process, and of its PostgreSQL backends, per request during its measuring windows. */
+  apiCpuMsPerRequest: number;
+  postgresCpuMsPerRequest: number;
 }
 
 export interface TenantsResult {
@@ -25,31 +29,38 @@ export interface TenantsResult {
   oneTenant: TenantsRun;
   allTenants: TenantsRun;
   ratios: { throughput: number; p99: number };
+  /** The `--compare` build, measured in the same rounds. */
+  compared?: Omit<TenantsResult, 'compared'>;
 }
 
 const CACHE_METRICS = ['tenantry_tenant_client_cache_hits_total', 'tenantry_tenant_client_cache_misses_total', 'tenantry_tenant_client_cache_evictions_total'] as const;
 
+type Key = 'one' | 'all' | 'compareOne' | 'compareAll';
+
 export async function tenantsScenario(fixture: Fixture, options: BenchOptions): Promise<TenantsResult> {
   const env = serverEnv(fixture, { PG_POOL_MAX: String(options.pool), TENANT_CLIENT_CACHE_SIZE: String(options.cacheSize) });
-  const loads = {
-    one: { tenants: 1, pick: () => 0 },
-    all: { tenants: fixture.tenants.length, pick: zipfSampler(fixture.tenants.length, options.zipf) },
-  };
-  const servers: Partial<Record<keyof typeof loads, Server>> = {};
+  const all = { tenants: fixture.tenants.length, pick: zipfSampler(fixture.tenants.length, options.zipf) };
+  const loads: Record<Key, { tenants: number; pick: () => number }> = { one: { tenants: 1, pick: () => 0 }, all, compareOne: { tenants: 1, pick: () => 0 }, compareAll: all };
+  // `--compare DIR`: the other build's two processes run in the same interleaved rounds, so both ratios share the noise.
+  const keys: Key[] = options.compareBuild ? ['one', 'all', 'compareOne', 'compareAll'] : ['one', 'all'];
+  const servers: Partial<Record<Key, Server>> = {};
   const sampler = new Client({ connectionString: fixture.url });
   await sampler.connect();
   try {
-    servers.one = await startServer('Tenantry (1 tenant)', SCRIPTS.tenantry, env);
-    servers.all = await startServer(`Tenantry (${loads.all.tenants} tenants)`, SCRIPTS.tenantry, env);
-    const { one, all } = servers as Record<keyof typeof loads, Server>;
-    log(`P2: warming up: the hot tenants, then ${Math.min(options.durationMs / 2, 3000) / 1000} s of load each`);
-    await touchTenants(one, fixture, 1);
-    await touchTenants(all, fixture, options.cacheSize);
-    for (const [server, load] of [[one, loads.one], [all, loads.all]] as const) {
-      await loadServer(server, fixture, load.pick, options, Math.min(options.durationMs / 2, 3000));
+    const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+    for (const key of keys) {
+      const compared = key.startsWith('compare');
+      const script = compared ? join(options.compareBuild!, 'src/main.js') : SCRIPTS.tenantry;
+      const name = `Tenantry (${loads[key].tenants} tenant${loads[key].tenants === 1 ? '' : 's'}${compared ? `, ${options.compareBuild}` : ''})`;
+      servers[key] = await startServer(name, script, env, key === 'all' ? profile : []);
     }
-    const before = { one: await scrapeMetrics(one.port, fixture.adminToken), all: await scrapeMetrics(all.port, fixture.adminToken) };
-    const peaks = { one: 0, all: 0 };
+    const server = (key: Key) => servers[key]!;
+    log(`P2: warming up: the hot tenants, then ${Math.min(options.durationMs / 2, 3000) / 1000} s of load each`);
+    for (const key of keys) await touchTenants(server(key), fixture, loads[key].tenants === 1 ? 1 : options.cacheSize);
+    for (const key of keys) await loadServer(server(key), fixture, loads[key].pick, options, Math.min(options.durationMs / 2, 3000));
+    const before = new Map<Key, Map<string, number>>();
+    for (const key of keys) before.set(key, await scrapeMetrics(server(key).port, fixture.adminToken));
+    const peaks = Object.fromEntries(keys.map((key) => [key, 0])) as Record<Key, number>;
     let sampling = true;
     // Backends of each API process: pg_stat_activity's client ports that are sockets of that process.
     const samples = (async () => {
@@ -57,25 +68,38 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
         const { rows } = await sampler.query<{ port: number }>(
           'SELECT client_port AS port FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
         );
-        for (const key of ['one', 'all'] as const) {
-          const ports = tcpLocalPorts(servers[key]!.pid);
+        for (const key of keys) {
+          const ports = tcpLocalPorts(server(key).pid);
           peaks[key] = Math.max(peaks[key], rows.filter((r) => ports.has(r.port)).length);
         }
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
     })();
     log(`P2: measuring ${options.durationMs / 1000} s each in ${options.rounds} interleaved rounds, cache ${options.cacheSize}`);
-    const results = await interleaved(
-      { one: (ms: number) => loadServer(one, fixture, loads.one.pick, options, ms), all: (ms: number) => loadServer(all, fixture, loads.all.pick, options, ms) },
-      options.durationMs,
-      options.rounds,
-    );
+    // CPU each process and its PostgreSQL backends spent in its own windows: a per-request cost that the machine's
+    // other load does not scale the way it scales throughput.
+    const cpu = Object.fromEntries(keys.map((key) => [key, { api: 0, postgres: 0 }])) as Record<Key, { api: number; postgres: number }>;
+    const backendCpu = async (key: Key) => {
+      const { rows } = await sampler.query<{ pid: number; port: number }>('SELECT pid, client_port AS port FROM pg_stat_activity WHERE datname = current_database()');
+      const ports = tcpLocalPorts(server(key).pid);
+      return new Map(rows.filter((r) => ports.has(r.port)).map((r) => [r.pid, cpuSecondsOrZero(r.pid)]));
+    };
+    const measured = (key: Key) => async (ms: number) => {
+      const [api0, pg0] = [cpuSeconds(server(key).pid), await backendCpu(key)];
+      const sample = await loadServer(server(key), fixture, loads[key].pick, options, ms);
+      const pg1 = await backendCpu(key);
+      cpu[key].api += cpuSeconds(server(key).pid) - api0;
+      for (const [pid, seconds] of pg1) cpu[key].postgres += seconds - (pg0.get(pid) ?? 0);
+      return sample;
+    };
+    const targets = Object.fromEntries(keys.map((key) => [key, measured(key)]));
+    const results = (await interleaved(targets, options.durationMs, options.rounds)) as Record<Key, LoadResult>;
     sampling = false;
     await samples;
-    const run = async (key: 'one' | 'all'): Promise<TenantsRun> => {
-      const after = await scrapeMetrics(servers[key]!.port, fixture.adminToken);
-      const [hits, misses, evictions] = CACHE_METRICS.map((name) => (after.get(name) ?? 0) - (before[key].get(name) ?? 0));
-      log(`  ${loads[key].tenants} tenant(s): ${results[key].rps.toFixed(0)} req/s, ${peaks[key]} backends at most, ${hits} hits, ${misses} misses, ${evictions} evictions`);
+    const run = async (key: Key): Promise<TenantsRun> => {
+      const after = await scrapeMetrics(server(key).port, fixture.adminToken);
+      const [hits, misses, evictions] = CACHE_METRICS.map((name) => (after.get(name) ?? 0) - (before.get(key)!.get(name) ?? 0));
+      log(`  ${server(key).name}: ${results[key].rps.toFixed(0)} req/s, ${peaks[key]} backends at most, ${hits} hits, ${misses} misses, ${evictions} evictions`);
       return {
         ...results[key],
         tenants: loads[key].tenants,
@@ -83,20 +107,30 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
         cacheHitRatio: round(hits / Math.max(1, hits + misses), 4),
         evictionsPerSecond: round(evictions / (options.durationMs / 1000), 1),
         clientsCached: after.get('tenantry_tenant_clients_cached') ?? 0,
+        apiCpuMsPerRequest: round((cpu[key].api * 1000) / Math.max(1, results[key].requests), 2),
+        postgresCpuMsPerRequest: round((cpu[key].postgres * 1000) / Math.max(1, results[key].requests), 2),
       };
     };
-    const oneTenant = await run('one');
-    const allTenants = await run('all');
-    return {
-      scenario: 'P2 tenant count',
-      cacheSize: options.cacheSize,
-      oneTenant,
-      allTenants,
-      ratios: { throughput: round(allTenants.rps / oneTenant.rps, 3), p99: round(allTenants.p99 / oneTenant.p99, 3) },
+    const result = async (oneKey: Key, allKey: Key): Promise<Omit<TenantsResult, 'compared'>> => {
+      const oneTenant = await run(oneKey);
+      const allTenants = await run(allKey);
+      const ratios = { throughput: round(allTenants.rps / oneTenant.rps, 3), p99: round(allTenants.p99 / oneTenant.p99, 3) };
+      return { scenario: 'P2 tenant count', cacheSize: options.cacheSize, oneTenant, allTenants, ratios };
     };
+    const ours = await result('one', 'all');
+    return options.compareBuild ? { ...ours, compared: await result('compareOne', 'compareAll') } : ours;
   } finally {
     await sampler.end();
-    for (const server of Object.values(servers)) await server.stop();
+    for (const s of Object.values(servers)) await s.stop();
+  }
+}
+
+// A backend that has exited (or a server on another machine) counts as nothing.
+function cpuSecondsOrZero(pid: number): number {
+  try {
+    return cpuSeconds(pid);
+  } catch {
+    return 0;
   }
 }
 
@@ -132,12 +166,19 @@ export function tenantsTable(result: TenantsResult): string {
     fixed(r.cacheHitRatio * 100, 1),
     fixed(r.evictionsPerSecond, 1),
     r.clientsCached,
+    fixed(r.apiCpuMsPerRequest),
+    fixed(r.postgresCpuMsPerRequest),
   ];
+  const builds = result.compared ? [['', result], [' (--compare build)', result.compared]] as const : [['', result]] as const;
   return [
     table(
-      ['load', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', 'peak PG connections:', 'client cache hit %:', 'evictions/s:', 'clients cached:'],
-      [row('1 tenant', result.oneTenant), row(`${result.allTenants.tenants} tenants, Zipf, cache ${result.cacheSize}`, result.allTenants)],
+      ['load', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', 'peak PG connections:', 'client cache hit %:', 'evictions/s:', 'clients cached:', 'API CPU ms/req:', 'PG CPU ms/req:'],
+      builds.flatMap(([name, r]) => [row(`1 tenant${name}`, r.oneTenant), row(`${r.allTenants.tenants} tenants, Zipf, cache ${r.cacheSize}${name}`, r.allTenants)]),
     ),
-    `${result.allTenants.tenants} tenants ÷ 1 tenant: throughput ${fixed(result.ratios.throughput)}, p99 ${fixed(result.ratios.p99)}`,
+    ...builds.map(
+      ([name, r]) =>
+        `${r.allTenants.tenants} tenants ÷ 1 tenant${name}: throughput ${fixed(r.ratios.throughput)}, p99 ${fixed(r.ratios.p99)}, ` +
+        `CPU per request ${fixed((r.allTenants.apiCpuMsPerRequest + r.allTenants.postgresCpuMsPerRequest) / (r.oneTenant.apiCpuMsPerRequest + r.oneTenant.postgresCpuMsPerRequest))}`,
+    ),
   ].join('\n\n');
 }

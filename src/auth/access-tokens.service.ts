@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
+import { LRUCache } from 'lru-cache';
+import type { KeyObject } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { isUuid } from '../graphql/pagination';
@@ -13,9 +15,14 @@ export interface AccessTokenClaims {
   exp: number;
 }
 
+// Tokens verified once, so a busy client's token is not decoded and HMAC-checked again on every request.
+const VERIFIED_TOKENS = 10_000;
+
 /** Issues and verifies access tokens: HS256 with a `kid`, and `iss`, `aud`, `exp`, `sub`, `tid` and `role` all required. */
 @Injectable()
 export class AccessTokens {
+  private readonly verified = new LRUCache<string, { claims: AccessTokenClaims; kid: unknown; key: KeyObject }>({ max: VERIFIED_TOKENS });
+
   constructor(
     private readonly jwt: JwtService,
     private readonly keys: JwtKeys,
@@ -38,6 +45,11 @@ export class AccessTokens {
 
   /** The claims of a genuine, current token, or undefined for anything else (forged, expired, incomplete). */
   async verify(token: string): Promise<AccessTokenClaims | undefined> {
+    // A token verified before is taken as it is only while unexpired and while the key it verified with still
+    // verifies (a key rotated out stops its tokens at once): what verifying it again would conclude.
+    const known = this.verified.get(token);
+    if (known && Math.floor(Date.now() / 1000) < known.claims.exp && this.keys.verifying(known.kid) === known.key) return known.claims;
+    if (known) this.verified.delete(token);
     const header = (this.jwt.decode(token, { complete: true }) as { header?: { kid?: unknown } } | null)?.header;
     const key = this.keys.verifying(header?.kid);
     if (!key) return undefined;
@@ -59,6 +71,7 @@ export class AccessTokens {
     ) {
       return undefined;
     }
+    this.verified.set(token, { claims: claims as AccessTokenClaims, kid: header?.kid, key });
     return claims as AccessTokenClaims;
   }
 }

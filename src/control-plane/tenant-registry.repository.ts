@@ -75,6 +75,12 @@ export class TenantRegistryRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  /** The tenants among `ids` that exist, in one statement. */
+  async listByIds(ids: readonly string[]): Promise<TenantRecord[]> {
+    const { rows } = await this.controlPlane.query<TenantRow>(`SELECT ${COLUMNS} FROM ${TENANTS} WHERE id = ANY($1::text[])`, [ids]);
+    return rows.map(toRecord);
+  }
+
   async getByDomain(domain: string): Promise<TenantRecord | null> {
     const { rows } = await this.controlPlane.query<TenantRow>(
       `SELECT ${COLUMNS.split(', ').map((c) => `t.${c}`).join(', ')}

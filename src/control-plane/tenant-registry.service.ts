@@ -37,6 +37,10 @@ export class TenantRegistry implements OnApplicationBootstrap, OnApplicationShut
   private readonly domains: LRUCache<string, CachedDomain>;
   private listener?: Client;
   private reconnect?: NodeJS.Timeout;
+  private refresher?: NodeJS.Timeout;
+  private refreshing = false;
+  /** Ids looked up since their entry was last re-read: only tenants in use are. */
+  private readonly used = new Set<string>();
   private closing = false;
   private readonly known = new KnownTenants();
   /** `unknown`: lookups answered by the set of known names alone. */
@@ -72,10 +76,16 @@ export class TenantRegistry implements OnApplicationBootstrap, OnApplicationShut
   // After every module's init: the control-plane role it listens as exists once the control plane is migrated.
   async onApplicationBootstrap(): Promise<void> {
     await this.listen();
+    if (this.config.tenantCacheTtlMs > 0) {
+      // Every quarter TTL, so an entry due at half its TTL is re-read with a quarter of it left at least.
+      this.refresher = setInterval(() => void this.refresh(), Math.max(this.config.tenantCacheTtlMs / 4, 10));
+      this.refresher.unref();
+    }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
+    clearInterval(this.refresher);
     clearTimeout(this.reconnect);
     await this.listener?.end().catch(() => undefined);
   }
@@ -103,6 +113,7 @@ export class TenantRegistry implements OnApplicationBootstrap, OnApplicationShut
       return null;
     }
     if (this.local.has(id)) this.stats.hits++;
+    this.used.add(id);
     const cached = await this.local.fetch(id);
     return cached?.tenant ?? null;
   }
@@ -128,6 +139,41 @@ export class TenantRegistry implements OnApplicationBootstrap, OnApplicationShut
     this.known.addId(id);
     this.local.delete(id);
     await this.redis?.del(REDIS_PREFIX + id).catch(() => undefined);
+  }
+
+  /**
+   * Re-reads, in one statement, the tenants in use whose entry is past half its TTL, so a busy tenant's lookup never
+   * waits for the registry when its entry would expire. An entry still holds nothing read longer than
+   * TENANT_CACHE_TTL_MS ago (its TTL counts from before the statement), and one invalidated meanwhile is left alone.
+   */
+  async refresh(): Promise<void> {
+    if (this.refreshing || this.closing) return;
+    const ttl = this.config.tenantCacheTtlMs;
+    const due = new Map<string, Cached>();
+    for (const id of this.used) {
+      const entry = this.local.peek(id);
+      if (!entry?.tenant) this.used.delete(id);
+      else if (this.local.getRemainingTTL(id) <= ttl / 2) {
+        due.set(id, entry);
+        this.used.delete(id);
+      }
+    }
+    if (due.size === 0) return;
+    this.refreshing = true;
+    const started = performance.now();
+    try {
+      const fresh = new Map((await this.repository.listByIds([...due.keys()])).map((tenant) => [tenant.id, tenant]));
+      const remaining = ttl - (performance.now() - started);
+      if (remaining < 1) return;
+      for (const [id, entry] of due) {
+        if (this.local.peek(id) === entry) this.local.set(id, { tenant: fresh.get(id) ?? null }, { ttl: remaining });
+      }
+    } catch (error) {
+      // The entries expire as usual and the next lookup reads the registry itself.
+      this.logger.debug(`Tenant cache refresh failed: ${(error as Error).message}`);
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   private async load(id: string): Promise<Cached> {

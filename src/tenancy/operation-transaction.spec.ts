@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 import { OperationTransaction, type ScopedTransactionOpener } from './operation-transaction';
 
 /**
@@ -9,8 +9,9 @@ function recordingOpener(target: string = Math.random().toString()) {
   const log: string[] = [];
   const released: (Error | boolean | undefined)[] = [];
   const opener: ScopedTransactionOpener = {
-    begin: async (readOnly) => {
-      log.push(readOnly ? 'BEGIN READ ONLY' : 'BEGIN');
+    begin: async (readOnly, alsoRun) => {
+      log.push((readOnly ? 'BEGIN READ ONLY' : 'BEGIN') + (alsoRun ? `; ${alsoRun}` : ''));
+      if (alsoRun?.includes('FAIL')) throw new Error('refused');
       const client = {
         query: async (sql: string) => {
           log.push(sql);
@@ -18,7 +19,7 @@ function recordingOpener(target: string = Math.random().toString()) {
           return { rows: [sql] };
         },
       } as unknown as PoolClient;
-      return { client, done: (error) => void released.push(error) };
+      return { client, done: (error) => void released.push(error), ...(alsoRun && { ran: { rows: [alsoRun] } as unknown as QueryResult }) };
     },
     opensSameAs: (other) => (other as ScopedTransactionOpener & { target?: string }).target === target,
   };
@@ -76,5 +77,30 @@ describe('OperationTransaction', () => {
     await transaction.end();
     expect(evicted.log).toEqual(['BEGIN READ ONLY', 'SELECT 1', 'SELECT 2', 'COMMIT']);
     expect(rebuilt.log).toEqual([]);
+  });
+
+  it('sends a text statement in the round trip that opens the transaction, and later ones on their own', async () => {
+    const { opener, log } = recordingOpener();
+    const transaction = new OperationTransaction();
+    const first = transaction.query(opener, 'SELECT role');
+    const second = transaction.run(opener, (c) => c.query('SELECT 2'));
+    const third = transaction.query(opener, 'SELECT 3');
+    expect((await first).rows).toEqual(['SELECT role']);
+    expect((await second).rows).toEqual(['SELECT 2']);
+    expect((await third).rows).toEqual(['SELECT 3']);
+    await transaction.end();
+    expect(log).toEqual(['BEGIN READ ONLY; SELECT role', 'SELECT 2', 'SELECT 3', 'COMMIT']);
+  });
+
+  it('opens a new transaction for the next statement when the opening with a text statement fails', async () => {
+    const { opener, log, released } = recordingOpener();
+    const transaction = new OperationTransaction();
+    const failed = transaction.query(opener, 'SELECT FAIL');
+    const next = transaction.run(opener, (c) => c.query('SELECT 2'));
+    await expect(failed).rejects.toThrow('refused');
+    await expect(next).resolves.toEqual({ rows: ['SELECT 2'] });
+    await transaction.end();
+    expect(log).toEqual(['BEGIN READ ONLY; SELECT FAIL', 'BEGIN READ ONLY', 'SELECT 2', 'COMMIT']);
+    expect(released).toEqual([undefined]);
   });
 });

@@ -1,4 +1,4 @@
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryResult } from 'pg';
 
 /** A pooled connection inside a transaction opened as one tenant's role; `done` gives it back (an error destroys it). */
 export interface ScopedConnection {
@@ -8,7 +8,8 @@ export interface ScopedConnection {
 
 /** What opens the role-scoped transaction: the tenant's TenantScopedPool. */
 export interface ScopedTransactionOpener {
-  begin(readOnly: boolean): Promise<ScopedConnection>;
+  /** With `alsoRun` (plain text, no parameters), that statement goes in the opening's round trip; `ran` is its result. */
+  begin(readOnly: boolean, alsoRun?: string): Promise<ScopedConnection & { ran?: QueryResult }>;
   /** Whether `other` opens the same transaction (same pool, role and schema): a rebuilt client of the same tenant. */
   opensSameAs(other: ScopedTransactionOpener): boolean;
 }
@@ -35,10 +36,21 @@ export class OperationTransaction {
   }
 
   run<T>(opener: ScopedTransactionOpener, statement: (client: PoolClient) => Promise<T>): Promise<T> {
-    this.opener ??= opener;
-    const result = this.tail.then(() => this.runNow(opener, statement));
-    this.tail = result.catch(() => undefined);
-    return result;
+    return this.enqueue(opener, () => this.runNow(opener, statement));
+  }
+
+  /**
+   * `sql` (plain text, no parameters) in this transaction. Should it be the first statement, it travels with the
+   * transaction's opening in one round trip (the JWT guard's user lookup, the first statement of every query).
+   */
+  query(opener: ScopedTransactionOpener, sql: string): Promise<QueryResult> {
+    return this.enqueue(opener, async () => {
+      if (this.connection) return this.runNow(opener, (client) => client.query(sql));
+      let ran: QueryResult | undefined;
+      this.connection = opener.begin(true, sql).then((opened) => ((ran = opened.ran), opened));
+      await this.runNow(opener, async () => undefined);
+      return ran!;
+    });
   }
 
   /** Waits for the statements already queued, then commits. Never throws: the response is ready by now. */
@@ -48,6 +60,13 @@ export class OperationTransaction {
     const connection = this.connection;
     this.connection = undefined;
     if (connection) await finish(await connection, 'COMMIT');
+  }
+
+  private enqueue<T>(opener: ScopedTransactionOpener, next: () => Promise<T>): Promise<T> {
+    this.opener ??= opener;
+    const result = this.tail.then(next);
+    this.tail = result.catch(() => undefined);
+    return result;
   }
 
   private async runNow<T>(opener: ScopedTransactionOpener, statement: (client: PoolClient) => Promise<T>): Promise<T> {

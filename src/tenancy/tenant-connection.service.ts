@@ -1,5 +1,6 @@
 import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { DatabaseError } from 'pg';
 import { LRUCache } from 'lru-cache';
 import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -14,6 +15,7 @@ import { TenantBusyError, TenantConnectionLimiter } from './tenant-connection-li
 import { tenantIdOfSchema } from './tenant-id.util';
 import { TenantRoles } from './tenant-roles.service';
 import { TenantScopedPool } from './tenant-scoped-pool';
+import { planSharingPrismaClient } from './shared-query-plans';
 
 const QUERY_CANCELED = '57014';
 const INSUFFICIENT_PRIVILEGE = '42501';
@@ -34,35 +36,44 @@ type SchemaGone = () => Promise<AppError>;
 function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InFlight, schemaGone: SchemaGone) {
   // PrismaPg qualifies every statement with `schema`; the scoped pool runs it as the tenant's role.
   const adapter = new PrismaPg(pool, { schema, disposeExternalPool: false });
-  return new PrismaClient({ adapter }).$extends({
+  const TenantClient = planSharingPrismaClient();
+  return new TenantClient({ adapter }).$extends({
     query: {
       async $allOperations({ args, query }) {
-        tracker.count++;
-        try {
-          return await query(args);
-        } catch (error) {
-          // The schema was dropped (hard delete, or the source copy after a move) while this request held the tenant.
-          if ((error as { code?: string }).code === 'P2021' || postgresCodeOf(error) === UNDEFINED_TABLE) throw await schemaGone();
-          // Its own schema refuses the tenant's role only while a move fences it (tenant-move.service.ts).
-          if (postgresCodeOf(error) === INSUFFICIENT_PRIVILEGE && String((error as Error).message).includes(`permission denied for schema ${schema}`)) {
-            throw tenantMoving();
-          }
-          if (postgresCodeOf(error) === QUERY_CANCELED) {
-            throw new AppError(ErrorCode.QUERY_TIMEOUT, "The query ran longer than the tenant's plan allows");
-          }
-          if (isTenantBusy(error)) {
-            throw new AppError(ErrorCode.TENANT_BUSY, 'Too many queries of this tenant are waiting for the database; retry later', {
-              retryAfterSeconds: 1,
-            });
-          }
-          if (isDatabaseUnavailable(error)) throw new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable; retry later');
-          throw error;
-        } finally {
-          if (--tracker.count === 0) tracker.onIdle?.();
-        }
+        return tracked(tracker, () => query(args), schema, schemaGone);
       },
     },
   });
+}
+
+/** Runs a statement of a tenant's client: counted in flight (eviction waits for it), its failures given their codes. */
+async function tracked<T>(tracker: InFlight, run: () => Promise<T>, schema: string, schemaGone: SchemaGone): Promise<T> {
+  tracker.count++;
+  try {
+    return await run();
+  } catch (error) {
+    throw await translated(error, schema, schemaGone);
+  } finally {
+    if (--tracker.count === 0) tracker.onIdle?.();
+  }
+}
+
+async function translated(error: unknown, schema: string, schemaGone: SchemaGone): Promise<unknown> {
+  const code = postgresCodeOf(error);
+  // The schema was dropped (hard delete, or the source copy after a move) while this request held the tenant.
+  if ((error as { code?: string }).code === 'P2021' || code === UNDEFINED_TABLE) return schemaGone();
+  // Its own schema refuses the tenant's role only while a move fences it (tenant-move.service.ts).
+  if (code === INSUFFICIENT_PRIVILEGE && String((error as Error).message).includes(`permission denied for schema ${schema}`)) {
+    return tenantMoving();
+  }
+  if (code === QUERY_CANCELED) return new AppError(ErrorCode.QUERY_TIMEOUT, "The query ran longer than the tenant's plan allows");
+  if (isTenantBusy(error)) {
+    return new AppError(ErrorCode.TENANT_BUSY, 'Too many queries of this tenant are waiting for the database; retry later', {
+      retryAfterSeconds: 1,
+    });
+  }
+  if (isDatabaseUnavailable(error)) return new AppError(ErrorCode.SERVICE_UNAVAILABLE, 'The database is unavailable; retry later');
+  return error;
 }
 
 // Prisma wraps what the pool throws; the limiter's error may arrive as itself, as a cause, or only in a message.
@@ -74,8 +85,9 @@ function isTenantBusy(error: unknown, depth = 0): boolean {
   return [cause, meta?.driverAdapterError].some((inner) => isTenantBusy(inner, depth + 1));
 }
 
-/** The PostgreSQL SQLSTATE under a Prisma error raised by the pg adapter, if any. */
+/** The PostgreSQL SQLSTATE of a pg error, or under a Prisma error raised by the pg adapter, if any. */
 function postgresCodeOf(error: unknown): string | undefined {
+  if (error instanceof DatabaseError) return error.code;
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalCode?: string; code?: string } } } })?.meta
     ?.driverAdapterError?.cause;
   return cause?.originalCode ?? cause?.code ?? (error as { cause?: { originalCode?: string } })?.cause?.originalCode;
@@ -93,7 +105,9 @@ interface CachedClient {
   database: string;
   client: TenantPrismaClient;
   base: PrismaClient;
+  pool: TenantScopedPool;
   inFlight: InFlight;
+  schemaGone: SchemaGone;
 }
 
 /**
@@ -143,10 +157,24 @@ export class TenantConnectionService implements OnApplicationShutdown {
 
   /** For code that holds a placement from the registry (provisioning, operations), not from a request. */
   forSchema(schema: string, database = PRIMARY_DATABASE): TenantPrismaClient {
+    return this.entryFor(schema, database).client;
+  }
+
+  /**
+   * Role and status of a user of the current request's tenant, or null: the JWT guard's check, sent without Prisma
+   * in the round trip that opens the request's transaction (see TenantScopedPool.userAuthState).
+   */
+  userAuthState(userId: string): Promise<{ role: string; status: string } | null> {
+    const { tenant } = TenantContext.require();
+    const entry = this.entryFor(tenant.schemaName, tenant.database);
+    return tracked(entry.inFlight, () => entry.pool.userAuthState(userId), tenant.schemaName, entry.schemaGone);
+  }
+
+  private entryFor(schema: string, database: string): CachedClient {
     const cached = this.clients.get(schema);
     if (cached?.database === database) {
       this.stats.hits++;
-      return cached.client;
+      return cached;
     }
     // The tenant moved: its old client drains against the old database.
     if (cached) this.clients.delete(schema);
@@ -164,10 +192,12 @@ export class TenantConnectionService implements OnApplicationShutdown {
         return tenant?.schemaName === schema ? planLimits(tenant.plan).statementTimeoutMs : undefined;
       },
     }, this.limiter);
-    const client = createTenantClient(scoped, schema, inFlight, () => this.whySchemaIsGone(tenantId, database));
+    const schemaGone = () => this.whySchemaIsGone(tenantId, database);
+    const client = createTenantClient(scoped, schema, inFlight, schemaGone);
     // `$extends` returns a view; the base client is what `$disconnect` must reach.
-    this.clients.set(schema, { database, client, base: client as unknown as PrismaClient, inFlight });
-    return client;
+    const entry: CachedClient = { database, client, base: client as unknown as PrismaClient, pool: scoped, inFlight, schemaGone };
+    this.clients.set(schema, entry);
+    return entry;
   }
 
   get size(): number {

@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { Pool, type PoolClient, type QueryConfig } from 'pg';
+import { escapeLiteral, Pool, type PoolClient, type QueryConfig, type QueryResult } from 'pg';
 import { quoteIdentifier } from './tenant-id.util';
 import type { ScopedConnection, ScopedTransactionOpener } from './operation-transaction';
 import type { TenantConnectionLimiter } from './tenant-connection-limiter';
@@ -81,15 +81,34 @@ export class TenantScopedPool extends Pool {
     );
   }
 
-  async begin(readOnly: boolean): Promise<ScopedConnection> {
+  async begin(readOnly: boolean, alsoRun?: string): Promise<ScopedConnection & { ran?: QueryResult }> {
     const connection = await this.borrow();
     try {
-      await this.open(connection.client, (text) => connection.client.query(text), readOnly);
+      const results = await this.open(connection.client, (text) => connection.client.query(text), readOnly, alsoRun);
+      return alsoRun === undefined ? connection : { ...connection, ran: lastSelect(results) };
     } catch (error) {
       connection.done(error as Error);
       throw error;
     }
-    return connection;
+  }
+
+  /**
+   * Role and status of a user of this tenant, read as the tenant's role: what the JWT guard checks on every request.
+   * Plain text (the id is a literal), so it travels with the transaction's opening: in a query's shared transaction,
+   * which it opens, and otherwise BEGIN … COMMIT in one round trip.
+   */
+  async userAuthState(userId: string): Promise<{ role: string; status: string } | null> {
+    const sql = `SELECT role::text AS role, status::text AS status FROM ${quoteIdentifier(this.scope.schema)}."User" WHERE id = ${escapeLiteral(userId)}`;
+    const shared = TenantContext.current()?.operationTransaction;
+    let result: QueryResult;
+    if (shared?.joins(this)) {
+      result = await shared.query(this, sql);
+    } else {
+      const { done, ran } = await this.begin(true, `${sql}; COMMIT`);
+      done();
+      result = ran!;
+    }
+    return (result.rows[0] as { role: string; status: string } | undefined) ?? null;
   }
 
   // A Prisma transaction: its BEGIN becomes the preamble; any statement outside BEGIN … COMMIT/ROLLBACK is refused.
@@ -125,15 +144,16 @@ export class TenantScopedPool extends Pool {
   // invalidation being sent (inside CommitTransaction) could be refused, and the request path reads a tenant as ACTIVE
   // only after that. Until the CI failure is understood, a second attempt in a new transaction stays as the guard;
   // a real denial fails again and surfaces.
-  private async open<T>(client: PoolClient, send: (preamble: string) => Promise<T>, readOnly = false): Promise<T> {
+  private async open<T>(client: PoolClient, send: (preamble: string) => Promise<T>, readOnly = false, alsoRun?: string): Promise<T> {
+    const text = () => (alsoRun === undefined ? this.preamble(readOnly) : `${this.preamble(readOnly)}; ${alsoRun}`);
     try {
-      return await send(this.preamble(readOnly));
+      return await send(text());
     } catch (error) {
       const { code, message } = error as { code?: string; message?: string };
       if (code !== '42501' || !message?.startsWith('permission denied to set role')) throw error;
       await client.query('ROLLBACK');
       await this.reportRefusal(client);
-      return send(this.preamble(readOnly));
+      return send(text());
     }
   }
 
@@ -180,4 +200,12 @@ export class TenantScopedPool extends Pool {
       },
     };
   }
+}
+
+// A multi-statement text answers one result per statement; the SELECT's is the one asked for.
+function lastSelect(results: unknown): QueryResult {
+  const all = (Array.isArray(results) ? results : [results]) as QueryResult[];
+  const select = [...all].reverse().find((result) => result.command === 'SELECT');
+  if (!select) throw new Error('The statement sent with the transaction opening answered no rows');
+  return select;
 }

@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { afterKeyOf, orderByOf, type Sort, type SortKey } from '../../graphql/ordering';
 import { prismaCode } from '../../tenancy/prisma-errors.util';
 import { TenantConnectionService } from '../../tenancy/tenant-connection.service';
+import type { User } from '../users/models/user.model';
+import { toUser, USER_SELECT } from '../users/users.repository';
 import { ProjectsError, ProjectsErrorCode } from './projects.errors';
 import type { Project, ProjectStatus } from './models/project.model';
 
@@ -28,13 +30,17 @@ export class ProjectsRepository {
   constructor(private readonly connections: TenantConnectionService) {}
 
   async list(filter: ProjectListFilter, sort: Sort, take: number, after?: SortKey): Promise<ProjectRecord[]> {
-    const rows = await this.connections.current().project.findMany({
-      select: SELECT,
-      where: { AND: [whereOf(filter), after ? afterKeyOf(sort, after) : {}] },
-      orderBy: orderByOf(sort),
-      take,
-    });
+    const rows = await this.connections.current().project.findMany({ ...pageOf(filter, sort, take, after), select: SELECT });
     return rows.map(toRecord);
+  }
+
+  /** The same page, each project's owner read in the same statement (a lateral join): one round trip, not two. */
+  async listWithOwners(filter: ProjectListFilter, sort: Sort, take: number, after?: SortKey): Promise<{ projects: ProjectRecord[]; owners: User[] }> {
+    const rows = await this.connections.current().project.findMany({
+      ...pageOf(filter, sort, take, after),
+      select: { ...SELECT, owner: { select: USER_SELECT } },
+    });
+    return { projects: rows.map(({ owner: _owner, ...row }) => toRecord(row)), owners: rows.map((row) => toUser(row.owner)) };
   }
 
   count(filter: ProjectListFilter): Promise<number> {
@@ -68,6 +74,10 @@ export class ProjectsRepository {
     const { count } = await this.connections.current().project.deleteMany({ where: { id } });
     return count > 0;
   }
+}
+
+function pageOf(filter: ProjectListFilter, sort: Sort, take: number, after?: SortKey) {
+  return { where: { AND: [whereOf(filter), after ? afterKeyOf(sort, after) : {}] }, orderBy: orderByOf(sort), take };
 }
 
 function whereOf(filter: ProjectListFilter) {

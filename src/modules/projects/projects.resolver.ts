@@ -1,6 +1,8 @@
-import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, ID, Info, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import type { GraphQLResolveInfo } from 'graphql';
 import { CurrentUser } from '../../auth/current-user.decorator';
 import type { Connection } from '../../graphql/pagination';
+import { selects } from '../../graphql/selection.util';
 import type { AuthenticatedUser } from '../../tenancy/tenant-context';
 import { User } from '../users/models/user.model';
 import { UserLoaderService } from '../users/user-loader.service';
@@ -19,8 +21,8 @@ export class ProjectsResolver {
   ) {}
 
   @Query(() => ProjectConnection, { description: 'Projects of the tenant, newest first unless orderBy says otherwise.' })
-  projects(@Args() args: ProjectsArgs): Promise<Connection<Project>> {
-    return this.service.list(args);
+  projects(@Args() args: ProjectsArgs, @Info() info: GraphQLResolveInfo): Promise<Connection<Project>> {
+    return this.service.list(args, { withOwners: selects(info, ['edges', 'node', 'owner']) });
   }
 
   @Query(() => Project, { nullable: true, description: 'Null when absent, malformed, or not in this tenant.' })

@@ -5,6 +5,7 @@ import { DEFAULT_PAGE_SIZE, isUuid, toConnectionBy, type Connection } from '../.
 import { byKeys, requestLoader } from '../../graphql/request-loaders';
 import type { AuthenticatedUser } from '../../tenancy/tenant-context';
 import { AuditService } from '../audit/audit.service';
+import { UserLoaderService } from '../users/user-loader.service';
 import { LimitedResource } from '../plans/plan-limits.errors';
 import { requireRoomFor } from '../plans/plan-limits.util';
 import type { CreateProjectInput } from './dto/create-project.input';
@@ -33,15 +34,24 @@ export class ProjectsService {
   constructor(
     private readonly projects: ProjectsRepository,
     private readonly audit: AuditService,
+    private readonly users: UserLoaderService,
   ) {}
 
-  async list({ first, after, filter, orderBy }: ProjectListArgs): Promise<Connection<ProjectRecord>> {
+  /** With `withOwners` (the client selected them), owners come with the page and their field resolver reads no more. */
+  async list({ first, after, filter, orderBy }: ProjectListArgs, { withOwners = false } = {}): Promise<Connection<ProjectRecord>> {
     const size = first ?? DEFAULT_PAGE_SIZE;
     const field = orderBy?.field ?? ProjectOrderField.CREATED_AT;
     const sort: Sort = { name: field, spec: SORT_COLUMNS[field], direction: orderBy?.direction ?? OrderDirection.DESC };
     const key = after == null ? undefined : decodeSortCursor(sort, after);
     const where = { status: filter?.status ?? undefined, nameContains: filter?.nameContains?.trim() || undefined };
-    const rows = await this.projects.list(where, sort, size + 1, key);
+    let rows: ProjectRecord[];
+    if (withOwners) {
+      const page = await this.projects.listWithOwners(where, sort, size + 1, key);
+      this.users.prime(page.owners);
+      rows = page.projects;
+    } else {
+      rows = await this.projects.list(where, sort, size + 1, key);
+    }
     // Tasks of this page resolve their project without another query.
     for (const row of rows) this.loader().prime(row.id, row);
     return toConnectionBy(rows, size, after ?? undefined, () => this.projects.count(where), (row) => sortCursor(sort, row));

@@ -9,6 +9,16 @@ export class UserLoaderService {
   constructor(private readonly users: UsersRepository) {}
 
   load(id: string): Promise<User | null> {
-    return requestLoader<string, User | null>('users.byId', async (ids) => byKeys(ids, await this.users.listByIds(ids), (user) => user.id)).load(id);
+    return this.loader().load(id);
+  }
+
+  /** Users another statement of this request already read (owners joined to their projects): no query for them. */
+  prime(users: User[]): void {
+    const loader = this.loader();
+    for (const user of users) loader.prime(user.id, user);
+  }
+
+  private loader() {
+    return requestLoader<string, User | null>('users.byId', async (ids) => byKeys(ids, await this.users.listByIds(ids), (user) => user.id));
   }
 }
