@@ -1,4 +1,4 @@
-import { FORGET_AFTER_MS, HEAVY_HOLD_MS, RELATIVE_HEAVY_FLOOR_MS, RELATIVE_HEAVY_RATIO, TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
+import { FORGET_AFTER_MS, HEAVY_HOLD_MS, MAX_REST_MS, RELATIVE_HEAVY_FLOOR_MS, RELATIVE_HEAVY_RATIO, TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
 
 describe('TenantConnectionLimiter', () => {
   afterEach(() => jest.useRealTimers());
@@ -131,26 +131,30 @@ describe('TenantConnectionLimiter', () => {
   it("rests a heavy tenant's slot as long as it was held while others use the database, and not while it is alone", async () => {
     jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const limiter = new TenantConnectionLimiter({ maxPerTenant: 4, maxPerHeavyTenant: 1 });
-    const scan = HEAVY_HOLD_MS * 2;
+    // Heavy on its own length, and shorter than the longest rest.
+    const scan = (HEAVY_HOLD_MS + MAX_REST_MS) / 2;
     const hold = async (tenant: string, ms: number) => {
       const release = await limiter.acquire(tenant);
       jest.advanceTimersByTime(ms);
       release();
     };
-    const nextWaitsFor = async () => {
+    // Holds a scan of `ms`, and measures how long a borrow queued behind it waits once it is released.
+    const nextWaitsFor = async (ms = scan) => {
       const release = await limiter.acquire('scans');
       let woken = false;
       const next = limiter.acquire('scans').then((r) => ((woken = true), r));
-      jest.advanceTimersByTime(scan);
+      jest.advanceTimersByTime(ms);
       release();
       let waited = 0;
       await new Promise(setImmediate);
-      while (!woken && waited < scan * 4) {
+      while (!woken && waited < ms * 4) {
         jest.advanceTimersByTime(10);
         waited += 10;
         await new Promise(setImmediate);
       }
       (await next)();
+      // Let the rest after `next` run out.
+      jest.advanceTimersByTime(MAX_REST_MS);
       return waited;
     };
     // Alone: heavy (one connection), but its next statement starts as soon as the last ends.
@@ -163,6 +167,11 @@ describe('TenantConnectionLimiter', () => {
     const waited = await nextWaitsFor();
     expect(waited).toBeGreaterThanOrEqual(scan);
     expect(waited).toBeLessThan(scan + 50);
+    // A statement as long as the shortest plan's timeout rests MAX_REST_MS, so the next one is not turned away.
+    for (let i = 0; i < 40; i++) await hold('quick', 5);
+    const waitedAfterLong = await nextWaitsFor(MAX_REST_MS * 2);
+    expect(waitedAfterLong).toBeGreaterThanOrEqual(MAX_REST_MS);
+    expect(waitedAfterLong).toBeLessThan(MAX_REST_MS + 50);
     // The quick neighbour never rests.
     const quick = await limiter.acquire('quick');
     jest.advanceTimersByTime(5);

@@ -15,6 +15,8 @@ export const RELATIVE_HEAVY_RATIO = 2.5;
 const OTHERS_ACTIVE_MS = 100;
 // Below this weighted mean, a tenant with nothing held is not remembered.
 const QUICK_HOLD_MS = 10;
+// The longest rest of a heavy tenant's slot: half the free plan's 2 s statement timeout.
+export const MAX_REST_MS = 1_000;
 // Time constant of the moving sums: the borrows of the last ten seconds or so count.
 const DECAY_MS = 5_000;
 // A tenant idle this long starts afresh; past this many tenants remembered, idle ones are forgotten. Longer than the
@@ -97,8 +99,9 @@ export class TenantConnectionLimiter {
       addHold(state, hold, now);
       addHold(this.all, hold, now);
       // While others use the database, a heavy tenant's slot rests as long as it was held: its statements take at
-      // most half of a core from them, whatever their length.
-      if (this.isHeavy(state) && this.othersActive(state)) setTimeout(() => this.free(tenant, state), hold).unref();
+      // most half of a core from them. At most MAX_REST_MS, under the shortest plan's timeout: a rest must not turn
+      // the tenant's next statement away as TENANT_BUSY.
+      if (this.isHeavy(state) && this.othersActive(state)) setTimeout(() => this.free(tenant, state), Math.min(hold, MAX_REST_MS)).unref();
       else this.free(tenant, state);
     };
     return Object.assign(release, { connected: () => void (takenAt = Date.now()) });
