@@ -165,9 +165,15 @@ export class TenantRegistry implements OnApplicationBootstrap, OnApplicationShut
       const fresh = new Map((await this.repository.listByIds([...due.keys()])).map((tenant) => [tenant.id, tenant]));
       const remaining = ttl - (performance.now() - started);
       if (remaining < 1) return;
+      // Redis too: other instances (and this one, after a restart of its own) read what was just read.
+      const shared = this.redis?.pipeline();
       for (const [id, entry] of due) {
-        if (this.local.peek(id) === entry) this.local.set(id, { tenant: fresh.get(id) ?? null }, { ttl: remaining });
+        if (this.local.peek(id) !== entry) continue;
+        const cached = { tenant: fresh.get(id) ?? null };
+        this.local.set(id, cached, { ttl: remaining });
+        shared?.set(REDIS_PREFIX + id, JSON.stringify(cached), 'PX', Math.floor(remaining));
       }
+      await shared?.exec().catch(() => undefined);
     } catch (error) {
       // The entries expire as usual and the next lookup reads the registry itself.
       this.logger.debug(`Tenant cache refresh failed: ${(error as Error).message}`);
