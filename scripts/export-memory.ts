@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Pool } from 'pg';
 import { TenantRegistryRepository } from '../src/control-plane/tenant-registry.repository';
-import { SHARED_POOL } from '../src/database/database.module';
+import { SHARED_POOL } from '../src/database/database-tokens';
 import { TenantExporter } from '../src/tenancy/tenant-export.service';
 import { TenantImporter } from '../src/tenancy/tenant-import.service';
 import { TenantProvisioner } from '../src/tenancy/tenant-provisioner.service';

@@ -2,7 +2,7 @@ import { Global, Inject, Module, OnModuleInit } from '@nestjs/common';
 import { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { SHARED_POOL } from '../database/database.module';
+import { SHARED_POOL } from '../database/database-tokens';
 import { IsolationCheckRepository } from './isolation-check.repository';
 import { migrateControlPlane } from './control-plane-migrator';
 import { ensureControlPlaneRole } from './control-plane-role';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
-import { CONTROL_PLANE_POOL } from '../database/database.module';
+import { CONTROL_PLANE_POOL } from '../database/database-tokens';
 import { CONTROL_SCHEMA } from './control-plane-migrator';
 
 /** A cross-tenant read that PostgreSQL did not refuse with a permission error. */

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Pool, PoolClient } from 'pg';
 import { PRIMARY_DATABASE } from '../config/config';
-import { CONTROL_PLANE_POOL, SHARED_POOL } from '../database/database.module';
+import { CONTROL_PLANE_POOL, SHARED_POOL } from '../database/database-tokens';
 import { inTransaction } from './in-transaction.util';
 import { AppError, ErrorCode } from '../graphql/app-error';
 import { quoteIdentifier } from '../tenancy/tenant-id.util';

@@ -5,7 +5,7 @@ import { Client } from 'pg';
 import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { controlPlaneDatabaseUrl, directDatabaseUrl } from '../database/database-roles';
-import { REDIS } from '../database/database.module';
+import { REDIS } from '../database/database-tokens';
 import { KnownTenants } from './known-tenants';
 import type { TenantRecord } from './tenant-record';
 import { TenantRegistryRepository } from './tenant-registry.repository';

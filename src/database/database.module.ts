@@ -15,16 +15,6 @@ import {
   TENANT_POOL,
 } from './database-tokens';
 
-export {
-  ADMIN_APPLICATION_NAME,
-  APPLICATION_NAME,
-  CONTROL_PLANE_APPLICATION_NAME,
-  CONTROL_PLANE_POOL,
-  REDIS,
-  SHARED_POOL,
-  TENANT_POOL,
-} from './database-tokens';
-
 @Global()
 @Module({
   providers: [

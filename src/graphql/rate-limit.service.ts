@@ -5,7 +5,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { planLimits } from '../control-plane/plans';
 import type { TenantRecord } from '../control-plane/tenant-record';
-import { REDIS } from '../database/database.module';
+import { REDIS } from '../database/database-tokens';
 import { TAKE_TOKENS_LUA, takeTokens, type BucketState, type TakeResult } from './token-bucket';
 
 const REDIS_PREFIX = 'tenantry:ratelimit:v1:';

@@ -3,7 +3,7 @@ import type { Response } from 'express';
 import type { Redis } from 'ioredis';
 import { Public } from '../auth/public.decorator';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
-import { REDIS } from '../database/database.module';
+import { REDIS } from '../database/database-tokens';
 
 type Check = 'up' | 'down';
 

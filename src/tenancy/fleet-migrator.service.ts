@@ -4,7 +4,7 @@ import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DatabasePools } from '../database/database-pools';
 import { directDatabaseUrl } from '../database/database-roles';
-import { SHARED_POOL } from '../database/database.module';
+import { SHARED_POOL } from '../database/database-tokens';
 import type { TenantRecord } from '../control-plane/tenant-record';
 import { MigrationLedgerRepository } from '../control-plane/migration-ledger.repository';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';

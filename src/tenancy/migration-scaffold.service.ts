@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { SHARED_POOL } from '../database/database.module';
+import { SHARED_POOL } from '../database/database-tokens';
 import { AppError, badUserInput, ErrorCode } from '../graphql/app-error';
 import { applyMigrationsInTransaction, loadMigrations } from './migration-runner';
 import { scaffoldMigration } from './migration-scaffold';

@@ -3,7 +3,7 @@ import type { Pool, PoolClient } from 'pg';
 import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { DatabasePools } from '../database/database-pools';
 import { APP_CONFIG } from '../config/config.module';
-import { SHARED_POOL } from '../database/database.module';
+import { SHARED_POOL } from '../database/database-tokens';
 import { directDatabaseUrl } from '../database/database-roles';
 import { TENANT_PLANS, type TenantPlan, type TenantRecord } from '../control-plane/tenant-record';
 import { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';

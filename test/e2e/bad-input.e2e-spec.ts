@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
 import { TenantRegistry } from '../../src/control-plane/tenant-registry.service';
-import { CONTROL_PLANE_POOL } from '../../src/database/database.module';
+import { CONTROL_PLANE_POOL } from '../../src/database/database-tokens';
 import { startApp, TEST_JWT_SECRET, type TestApp } from '../factories/app';
 import { gql, headersFor, post, type HttpResult, type Via } from '../factories/http';
 import { newTenant, randomTenantId, TEST_PASSWORD, type TestTenant } from '../factories/tenants';

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { APPLICATION_NAME } from '../../src/database/database.module';
+import { APPLICATION_NAME } from '../../src/database/database-tokens';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
 import { startApp, type TestApp } from '../factories/app';
 import { gql } from '../factories/http';

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { Pool } from 'pg';
 import { AppModule } from '../../src/app.module';
 import { loadConfig } from '../../src/config/config';
-import { TENANT_POOL } from '../../src/database/database.module';
+import { TENANT_POOL } from '../../src/database/database-tokens';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
 import { TenantProvisioner } from '../../src/tenancy/tenant-provisioner.service';
 import { TEST_JWT_SECRET } from '../factories/app';

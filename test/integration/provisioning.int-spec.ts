@@ -7,7 +7,7 @@ import { AppModule } from '../../src/app.module';
 import { verifyPassword } from '../../src/auth/password.util';
 import { loadConfig, type AppConfig } from '../../src/config/config';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
-import { ADMIN_APPLICATION_NAME } from '../../src/database/database.module';
+import { ADMIN_APPLICATION_NAME } from '../../src/database/database-tokens';
 import { AppError, ErrorCode } from '../../src/graphql/app-error';
 import { TenantConnectionService } from '../../src/tenancy/tenant-connection.service';
 import { tenantSchemaName } from '../../src/tenancy/tenant-id.util';

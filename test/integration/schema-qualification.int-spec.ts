@@ -2,7 +2,7 @@ import { Client, Pool } from 'pg';
 import { CONTROL_SCHEMA } from '../../src/control-plane/control-plane-migrator';
 import type { TenantRecord } from '../../src/control-plane/tenant-record';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
-import { SHARED_POOL } from '../../src/database/database.module';
+import { SHARED_POOL } from '../../src/database/database-tokens';
 import { OrderDirection, type Sort } from '../../src/graphql/ordering';
 import { ProjectsRepository } from '../../src/modules/projects/projects.repository';
 import { TasksRepository } from '../../src/modules/tasks/tasks.repository';

@@ -8,7 +8,7 @@ import { TenantLifecycleService } from '../../src/control-plane/tenant-lifecycle
 import { CONTROL_SCHEMA } from '../../src/control-plane/control-plane-migrator';
 import { TenantRegistryRepository } from '../../src/control-plane/tenant-registry.repository';
 import { controlPlaneRoleName } from '../../src/database/database-roles';
-import { CONTROL_PLANE_POOL, TENANT_POOL } from '../../src/database/database.module';
+import { CONTROL_PLANE_POOL, TENANT_POOL } from '../../src/database/database-tokens';
 import { LEDGER_TABLE } from '../../src/tenancy/migration-runner';
 import { FleetMigrator } from '../../src/tenancy/fleet-migrator.service';
 import { TenantConnectionLimiter } from '../../src/tenancy/tenant-connection-limiter';
