@@ -67,5 +67,4 @@ export class ProjectsResolver {
     if (!owner) throw new Error(`Project ${project.id} has no owner row`);
     return owner;
   }
-
 }
