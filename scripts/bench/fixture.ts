@@ -32,7 +32,7 @@ export interface BenchOptions {
   cacheSize: number;
   memoryClients: number;
   concurrencies: number[];
-  /** Where the Tenantry process of P1, R3, P3 and P2's all-tenants load writes its V8 CPU profile (`--cpu-prof`), if anywhere. */
+  /** Where the Tenantry process of P1, R3, P3 and both of P2's loads writes its V8 CPU profile (`--cpu-prof`), if anywhere. */
   cpuProfileDir?: string;
   /** Another build's dist/ directory whose Tenantry P1 measures beside this one (`--compare`). */
   compareBuild?: string;

@@ -52,7 +52,7 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
       const compared = key.startsWith('compare');
       const script = compared ? join(options.compareBuild!, 'src/main.js') : SCRIPTS.tenantry;
       const name = `Tenantry (${loads[key].tenants} tenant${loads[key].tenants === 1 ? '' : 's'}${compared ? `, ${options.compareBuild}` : ''})`;
-      servers[key] = await startServer(name, script, env, key === 'all' ? profile : []);
+      servers[key] = await startServer(name, script, env, compared ? [] : profile);
     }
     const server = (key: Key) => servers[key]!;
     log(`P2: warming up: the hot tenants, then ${Math.min(options.durationMs / 2, 3000) / 1000} s of load each`);
