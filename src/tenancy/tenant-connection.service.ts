@@ -16,10 +16,16 @@ import { tenantIdOfSchema } from './tenant-id.util';
 import { TenantRoles } from './tenant-roles.service';
 import { TenantScopedPool } from './tenant-scoped-pool';
 import { SpareTenantClients } from './spare-tenant-clients';
+import { RecentFrequency } from './recent-frequency';
 
 const QUERY_CANCELED = '57014';
 const INSUFFICIENT_PRIVILEGE = '42501';
 const UNDEFINED_TABLE = '42P01';
+// A full cache drops the least frequently asked-for client among its least recently used half: a client just built
+// (a request still using it) sits in the recent half, and a busy tenant's client outlives a run of tail tenants.
+const EVICTION_CANDIDATES = 0.5;
+// Frequencies are halved after this many lookups per cached client.
+const FREQUENCY_SAMPLE = 10;
 
 function tenantMoving(): AppError {
   return new AppError(ErrorCode.TENANT_MOVING, 'This tenant is moving to another database; retry shortly', { retryable: true, retryAfterSeconds: 1 });
@@ -122,6 +128,8 @@ export class TenantConnectionService implements OnApplicationBootstrap, OnApplic
   private readonly draining = new Set<Promise<void>>();
   /** Clients built ahead, off a cold tenant's request path; each is bound to its tenant when taken. */
   private readonly spares = new SpareTenantClients();
+  private readonly frequency: RecentFrequency;
+  private readonly evictionCandidates: number;
   readonly stats = { hits: 0, misses: 0, evictions: 0 };
 
   readonly limiter: TenantConnectionLimiter;
@@ -148,6 +156,8 @@ export class TenantConnectionService implements OnApplicationBootstrap, OnApplic
         this.retire(entry);
       },
     });
+    this.frequency = new RecentFrequency(FREQUENCY_SAMPLE * config.tenantClientCacheSize);
+    this.evictionCandidates = Math.max(1, Math.floor(config.tenantClientCacheSize * EVICTION_CANDIDATES));
   }
 
   /** The client of the current request's tenant; throws outside a tenant context. */
@@ -172,6 +182,7 @@ export class TenantConnectionService implements OnApplicationBootstrap, OnApplic
   }
 
   private entryFor(schema: string, database: string): CachedClient {
+    this.frequency.record(schema);
     const cached = this.clients.get(schema);
     if (cached?.database === database) {
       this.stats.hits++;
@@ -197,12 +208,22 @@ export class TenantConnectionService implements OnApplicationBootstrap, OnApplic
     const client = createTenantClient(this.spares, scoped, schema, inFlight, schemaGone);
     // `$extends` returns a view; the base client is what `$disconnect` must reach.
     const entry: CachedClient = { database, client, base: client as unknown as PrismaClient, pool: scoped, inFlight, schemaGone };
+    this.makeRoom();
     this.clients.set(schema, entry);
     return entry;
   }
 
   get size(): number {
     return this.clients.size;
+  }
+
+  // Chosen here rather than by the LRU's own eviction (which would take the least recently used, however busy).
+  private makeRoom(): void {
+    if (this.clients.size < this.clients.max) return;
+    const victim = this.frequency.leastFrequent(this.clients.rkeys(), this.evictionCandidates);
+    if (victim === undefined) return;
+    this.stats.evictions++;
+    this.clients.delete(victim);
   }
 
   /** Drops a tenant's client (tenant deleted or moved); in-flight queries finish first. */
