@@ -116,7 +116,8 @@ interface CachedClient {
 }
 
 /**
- * An LRU of PrismaClients, one per tenant schema (across every placement database), each over its database's one
+ * A bounded cache of PrismaClients (full: the least used of its least recently used half goes), one per tenant
+ * schema (across every placement database), each over its database's one
  * request pool: connections stay bounded by PG_POOL_MAX per database however many tenants exist, and by
  * TENANT_MAX_CONNECTIONS (TENANT_MAX_HEAVY_CONNECTIONS while its statements are slow) for any one tenant. Every
  * statement runs
