@@ -2,14 +2,14 @@
 // at TENANT_CLIENT_CACHE_SIZE, against the same load on one tenant: two Tenantry processes, measured in
 // interleaved rounds. Samples pg_stat_activity during the run (the connection bound) and reads the LRU's counters
 // from each process's /metrics. `--compare DIR` adds another build's two processes to the same rounds.
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { loadServer, touchTenants } from './api.scenario';
+import { measuredUsage, tcpLocalPorts } from './backend-usage';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
 import { interleaved, zipfSampler, type LoadResult } from './load';
 import { fixed, log, round, table } from './report';
-import { cpuSeconds, SCRIPTS, scrapeMetrics, startServer, type Server } from './servers';
+import { SCRIPTS, scrapeMetrics, startServer, type Server } from './servers';
 
 export interface TenantsRun extends LoadResult {
   tenants: number;
@@ -79,18 +79,11 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
     // CPU each process and its PostgreSQL backends spent in its own windows: a per-request cost that the machine's
     // other load does not scale the way it scales throughput.
     const cpu = Object.fromEntries(keys.map((key) => [key, { api: 0, postgres: 0 }])) as Record<Key, { api: number; postgres: number }>;
-    const backendCpu = async (key: Key) => {
-      const { rows } = await sampler.query<{ pid: number; port: number }>('SELECT pid, client_port AS port FROM pg_stat_activity WHERE datname = current_database()');
-      const ports = tcpLocalPorts(server(key).pid);
-      return new Map(rows.filter((r) => ports.has(r.port)).map((r) => [r.pid, cpuSecondsOrZero(r.pid)]));
-    };
     const measured = (key: Key) => async (ms: number) => {
-      const [api0, pg0] = [cpuSeconds(server(key).pid), await backendCpu(key)];
-      const sample = await loadServer(server(key), fixture, loads[key].pick, options, ms);
-      const pg1 = await backendCpu(key);
-      cpu[key].api += cpuSeconds(server(key).pid) - api0;
-      for (const [pid, seconds] of pg1) cpu[key].postgres += seconds - (pg0.get(pid) ?? 0);
-      return sample;
+      const { result, usage } = await measuredUsage(sampler, server(key).pid, () => loadServer(server(key), fixture, loads[key].pick, options, ms));
+      cpu[key].api += usage.process;
+      cpu[key].postgres += usage.postgres;
+      return result;
     };
     const targets = Object.fromEntries(keys.map((key) => [key, measured(key)]));
     const results = (await interleaved(targets, options.durationMs, options.rounds)) as Record<Key, LoadResult>;
@@ -123,36 +116,6 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
     await sampler.end();
     for (const s of Object.values(servers)) await s.stop();
   }
-}
-
-// A backend that has exited (or a server on another machine) counts as nothing.
-function cpuSecondsOrZero(pid: number): number {
-  try {
-    return cpuSeconds(pid);
-  } catch {
-    return 0;
-  }
-}
-
-/** Local TCP ports of the sockets `pid` holds open (Linux /proc). */
-function tcpLocalPorts(pid: number): Set<number> {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (match) inodes.add(match[1]);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  const ports = new Set<number>();
-  for (const table of ['tcp', 'tcp6']) {
-    for (const line of readFileSync(`/proc/${pid}/net/${table}`, 'utf8').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length > 9 && inodes.has(fields[9])) ports.add(parseInt(fields[1].split(':')[1], 16));
-    }
-  }
-  return ports;
 }
 
 export function tenantsTable(result: TenantsResult): string {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { DatabaseError } from 'pg';
 import { LRUCache } from 'lru-cache';
@@ -15,7 +15,7 @@ import { TenantBusyError, TenantConnectionLimiter } from './tenant-connection-li
 import { tenantIdOfSchema } from './tenant-id.util';
 import { TenantRoles } from './tenant-roles.service';
 import { TenantScopedPool } from './tenant-scoped-pool';
-import { planSharingPrismaClient } from './shared-query-plans';
+import { SpareTenantClients } from './spare-tenant-clients';
 
 const QUERY_CANCELED = '57014';
 const INSUFFICIENT_PRIVILEGE = '42501';
@@ -33,11 +33,10 @@ function tenantMoving(): AppError {
  */
 type SchemaGone = () => Promise<AppError>;
 
-function createTenantClient(pool: TenantScopedPool, schema: string, tracker: InFlight, schemaGone: SchemaGone) {
+function createTenantClient(spares: SpareTenantClients, pool: TenantScopedPool, schema: string, tracker: InFlight, schemaGone: SchemaGone) {
   // PrismaPg qualifies every statement with `schema`; the scoped pool runs it as the tenant's role.
   const adapter = new PrismaPg(pool, { schema, disposeExternalPool: false });
-  const TenantClient = planSharingPrismaClient();
-  return new TenantClient({ adapter }).$extends({
+  return spares.take(adapter).$extends({
     query: {
       async $allOperations({ args, query }) {
         return tracked(tracker, () => query(args), schema, schemaGone);
@@ -118,9 +117,11 @@ interface CachedClient {
  * as the tenant's PostgreSQL role (TenantScopedPool), so a statement naming another schema is refused by PostgreSQL.
  */
 @Injectable()
-export class TenantConnectionService implements OnApplicationShutdown {
+export class TenantConnectionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly clients: LRUCache<string, CachedClient>;
   private readonly draining = new Set<Promise<void>>();
+  /** Clients built ahead, off a cold tenant's request path; each is bound to its tenant when taken. */
+  private readonly spares = new SpareTenantClients();
   readonly stats = { hits: 0, misses: 0, evictions: 0 };
 
   readonly limiter: TenantConnectionLimiter;
@@ -193,7 +194,7 @@ export class TenantConnectionService implements OnApplicationShutdown {
       },
     }, this.limiter);
     const schemaGone = () => this.whySchemaIsGone(tenantId, database);
-    const client = createTenantClient(scoped, schema, inFlight, schemaGone);
+    const client = createTenantClient(this.spares, scoped, schema, inFlight, schemaGone);
     // `$extends` returns a view; the base client is what `$disconnect` must reach.
     const entry: CachedClient = { database, client, base: client as unknown as PrismaClient, pool: scoped, inFlight, schemaGone };
     this.clients.set(schema, entry);
@@ -209,7 +210,12 @@ export class TenantConnectionService implements OnApplicationShutdown {
     this.clients.delete(schema);
   }
 
+  onApplicationBootstrap(): void {
+    this.spares.prepare();
+  }
+
   async onApplicationShutdown(): Promise<void> {
+    this.spares.close();
     this.clients.clear();
     await Promise.all(this.draining);
   }

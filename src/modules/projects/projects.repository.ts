@@ -9,6 +9,8 @@ import type { Project, ProjectStatus } from './models/project.model';
 
 export interface ProjectRecord extends Project {
   ownerId: string;
+  /** Set when the owner was read in the same statement (listWithOwners). */
+  owner?: User;
 }
 
 export interface ProjectListFilter {
@@ -35,12 +37,12 @@ export class ProjectsRepository {
   }
 
   /** The same page, each project's owner read in the same statement (a lateral join): one round trip, not two. */
-  async listWithOwners(filter: ProjectListFilter, sort: Sort, take: number, after?: SortKey): Promise<{ projects: ProjectRecord[]; owners: User[] }> {
+  async listWithOwners(filter: ProjectListFilter, sort: Sort, take: number, after?: SortKey): Promise<(ProjectRecord & { owner: User })[]> {
     const rows = await this.connections.current().project.findMany({
       ...pageOf(filter, sort, take, after),
       select: { ...SELECT, owner: { select: USER_SELECT } },
     });
-    return { projects: rows.map(({ owner: _owner, ...row }) => toRecord(row)), owners: rows.map((row) => toUser(row.owner)) };
+    return rows.map(({ owner, ...row }) => ({ ...toRecord(row), owner: toUser(owner) }));
   }
 
   count(filter: ProjectListFilter): Promise<number> {

@@ -37,7 +37,7 @@ export class ProjectsService {
     private readonly users: UserLoaderService,
   ) {}
 
-  /** With `withOwners` (the client selected them), owners come with the page and their field resolver reads no more. */
+  /** With `withOwners` (the client selected them), each project comes with its owner and its field resolver reads no more. */
   async list({ first, after, filter, orderBy }: ProjectListArgs, { withOwners = false } = {}): Promise<Connection<ProjectRecord>> {
     const size = first ?? DEFAULT_PAGE_SIZE;
     const field = orderBy?.field ?? ProjectOrderField.CREATED_AT;
@@ -46,9 +46,8 @@ export class ProjectsService {
     const where = { status: filter?.status ?? undefined, nameContains: filter?.nameContains?.trim() || undefined };
     let rows: ProjectRecord[];
     if (withOwners) {
-      const page = await this.projects.listWithOwners(where, sort, size + 1, key);
-      this.users.prime(page.owners);
-      rows = page.projects;
+      rows = await this.projects.listWithOwners(where, sort, size + 1, key);
+      this.users.prime(rows.map((row) => row.owner!));
     } else {
       rows = await this.projects.list(where, sort, size + 1, key);
     }

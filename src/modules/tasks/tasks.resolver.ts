@@ -1,4 +1,4 @@
-import { Args, ID, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
+import { Args, ID, Mutation, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { CurrentUser } from '../../auth/current-user.decorator';
 import type { Connection } from '../../graphql/pagination';
 import type { AuthenticatedUser } from '../../tenancy/tenant-context';
@@ -51,13 +51,14 @@ export class TasksResolver {
     return this.service.delete(user, id);
   }
 
+  // Field resolvers take no parameter decorators: Nest calls them with GraphQL's arguments, skipping its context creator.
   @ResolveField(() => String, { nullable: true, description: 'A calendar date, YYYY-MM-DD.' })
-  dueDate(@Parent() task: TaskRecord): string | null {
+  dueDate(task: TaskRecord): string | null {
     return task.dueDate && formatDay(task.dueDate);
   }
 
   @ResolveField(() => Project)
-  async project(@Parent() task: TaskRecord): Promise<Project> {
+  async project(task: TaskRecord): Promise<Project> {
     // The foreign key (ON DELETE CASCADE) keeps a task's project; a missing row would be a bug.
     const project = await this.projects.get(task.projectId);
     if (!project) throw new Error(`Task ${task.id} has no project row`);
@@ -65,7 +66,7 @@ export class TasksResolver {
   }
 
   @ResolveField(() => User, { nullable: true })
-  assignee(@Parent() task: TaskRecord): Promise<User | null> {
+  assignee(task: TaskRecord): Promise<User | null> {
     return task.assigneeId ? this.users.load(task.assigneeId) : Promise.resolve(null);
   }
 }
