@@ -1,4 +1,4 @@
-import { FORGET_AFTER_MS, HEAVY_HOLD_MS, MAX_REST_MS, RELATIVE_HEAVY_FLOOR_MS, RELATIVE_HEAVY_RATIO, TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
+import { FORGET_AFTER_MS, HEAVY_HOLD_MS, HEAVY_REST_FACTOR, MAX_REST_MS, RELATIVE_HEAVY_FLOOR_MS, RELATIVE_HEAVY_RATIO, TenantBusyError, TenantConnectionLimiter } from './tenant-connection-limiter';
 
 describe('TenantConnectionLimiter', () => {
   afterEach(() => jest.useRealTimers());
@@ -128,7 +128,7 @@ describe('TenantConnectionLimiter', () => {
     expect(limiter.held('slow')).toBe(2);
   });
 
-  it("rests a heavy tenant's slot as long as it was held while others use the database, and not while it is alone", async () => {
+  it("rests a heavy tenant's slot HEAVY_REST_FACTOR times as long as it was held while others use the database, and not while it is alone", async () => {
     jest.useFakeTimers({ now: 0, doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
     const limiter = new TenantConnectionLimiter({ maxPerTenant: 4, maxPerHeavyTenant: 1 });
     // Heavy on its own length, and shorter than the longest rest.
@@ -147,7 +147,7 @@ describe('TenantConnectionLimiter', () => {
       release();
       let waited = 0;
       await new Promise(setImmediate);
-      while (!woken && waited < ms * 4) {
+      while (!woken && waited < MAX_REST_MS * 2) {
         jest.advanceTimersByTime(10);
         waited += 10;
         await new Promise(setImmediate);
@@ -161,12 +161,14 @@ describe('TenantConnectionLimiter', () => {
     for (let i = 0; i < 5; i++) await hold('scans', scan);
     expect(limiter.heavy('scans')).toBe(true);
     expect(await nextWaitsFor()).toBe(0);
-    // A neighbour at work: the slot comes back only after a rest as long as the scan held it.
+    // A neighbour at work: the slot comes back only after resting HEAVY_REST_FACTOR times as long as the scan held it
+    // (a scan short enough for that rest to stay under the longest; the tenant is still heavy from the ones before).
     for (let i = 0; i < 40; i++) await hold('quick', 5);
     jest.advanceTimersByTime(scan);
-    const waited = await nextWaitsFor();
-    expect(waited).toBeGreaterThanOrEqual(scan);
-    expect(waited).toBeLessThan(scan + 50);
+    const shortScan = MAX_REST_MS / (HEAVY_REST_FACTOR * 2);
+    const waited = await nextWaitsFor(shortScan);
+    expect(waited).toBeGreaterThanOrEqual(shortScan * HEAVY_REST_FACTOR);
+    expect(waited).toBeLessThan(shortScan * HEAVY_REST_FACTOR + 50);
     // A statement as long as the shortest plan's timeout rests MAX_REST_MS, so the next one is not turned away.
     for (let i = 0; i < 40; i++) await hold('quick', 5);
     const waitedAfterLong = await nextWaitsFor(MAX_REST_MS * 2);

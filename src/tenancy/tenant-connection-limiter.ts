@@ -15,6 +15,11 @@ export const RELATIVE_HEAVY_RATIO = 2.5;
 const OTHERS_ACTIVE_MS = 100;
 // Below this weighted mean, a tenant with nothing held is not remembered.
 const QUICK_HOLD_MS = 10;
+/**
+ * While others use the database, a heavy tenant's slot rests this many times as long as it was held before its next
+ * statement: a heavy tenant then takes at most a quarter of a core from them.
+ */
+export const HEAVY_REST_FACTOR = 3;
 // The longest rest of a heavy tenant's slot: half the free plan's 2 s statement timeout.
 export const MAX_REST_MS = 1_000;
 // Time constant of the moving sums: the borrows of the last ten seconds or so count.
@@ -98,10 +103,11 @@ export class TenantConnectionLimiter {
       const hold = now - takenAt;
       addHold(state, hold, now);
       addHold(this.all, hold, now);
-      // While others use the database, a heavy tenant's slot rests as long as it was held: its statements take at
-      // most half of a core from them. At most MAX_REST_MS, under the shortest plan's timeout: a rest must not turn
-      // the tenant's next statement away as TENANT_BUSY.
-      if (this.isHeavy(state) && this.othersActive(state)) setTimeout(() => this.free(tenant, state), Math.min(hold, MAX_REST_MS)).unref();
+      // While others use the database, a heavy tenant's slot rests HEAVY_REST_FACTOR times as long as it was held.
+      // At most MAX_REST_MS, under the shortest plan's timeout: a rest must not turn the tenant's next statement away
+      // as TENANT_BUSY.
+      const rest = Math.min(hold * HEAVY_REST_FACTOR, MAX_REST_MS);
+      if (this.isHeavy(state) && this.othersActive(state)) setTimeout(() => this.free(tenant, state), rest).unref();
       else this.free(tenant, state);
     };
     return Object.assign(release, { connected: () => void (takenAt = Date.now()) });
