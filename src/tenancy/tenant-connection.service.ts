@@ -24,6 +24,8 @@ const UNDEFINED_TABLE = '42P01';
 // A full cache drops the least frequently asked-for client among its least recently used half: a client just built
 // (a request still using it) sits in the recent half, and a busy tenant's client outlives a run of tail tenants.
 const EVICTION_CANDIDATES = 0.5;
+// At most this many candidates are compared, so a miss stays cheap however large TENANT_CLIENT_CACHE_SIZE is.
+const MAX_EVICTION_CANDIDATES = 64;
 // Frequencies are halved after this many lookups per cached client.
 const FREQUENCY_SAMPLE = 10;
 
@@ -158,7 +160,7 @@ export class TenantConnectionService implements OnApplicationBootstrap, OnApplic
       },
     });
     this.frequency = new RecentFrequency(FREQUENCY_SAMPLE * config.tenantClientCacheSize);
-    this.evictionCandidates = Math.max(1, Math.floor(config.tenantClientCacheSize * EVICTION_CANDIDATES));
+    this.evictionCandidates = Math.max(1, Math.min(MAX_EVICTION_CANDIDATES, Math.floor(config.tenantClientCacheSize * EVICTION_CANDIDATES)));
   }
 
   /** The client of the current request's tenant; throws outside a tenant context. */
