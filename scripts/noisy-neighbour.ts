@@ -48,14 +48,14 @@ async function main(argv: string[]): Promise<void> {
   const noisyPlan = (values['noisy-plan'] ?? 'enterprise') as TenantPlan;
   if (!TENANT_PLANS.includes(noisyPlan)) throw new UsageError(`--noisy-plan must be one of ${TENANT_PLANS.join(', ')}`);
   const options = {
-    durationMs: Number(values.duration ?? 10) * 1000,
+    durationMs: Number(values.duration ?? 20) * 1000,
     noisyConnections: Number(values['noisy-connections'] ?? 24),
     quietConnections: Number(values['quiet-connections'] ?? 4),
     quietLoad: Number(values['quiet-load'] ?? 0.25),
     quietRate: values['quiet-rate'] === undefined ? undefined : Number(values['quiet-rate']),
     users: Number(values.users ?? 200_000),
     pool: Number(values.pool ?? 10),
-    rounds: Number(values.rounds ?? 1),
+    rounds: Number(values.rounds ?? 3),
     noisyPlan,
   };
 
