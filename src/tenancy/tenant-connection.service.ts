@@ -119,11 +119,10 @@ interface CachedClient {
 
 /**
  * A bounded cache of PrismaClients (full: the least used of its least recently used half goes), one per tenant
- * schema (across every placement database), each over its database's one
- * request pool: connections stay bounded by PG_POOL_MAX per database however many tenants exist, and by
- * TENANT_MAX_CONNECTIONS (TENANT_MAX_HEAVY_CONNECTIONS while its statements are slow) for any one tenant. Every
- * statement runs
- * as the tenant's PostgreSQL role (TenantScopedPool), so a statement naming another schema is refused by PostgreSQL.
+ * schema (across every placement database), each over its database's one request pool: connections stay bounded by
+ * PG_POOL_MAX per database however many tenants exist, and by TENANT_MAX_CONNECTIONS (TENANT_MAX_HEAVY_CONNECTIONS
+ * while its statements are slow) for any one tenant. Every statement runs as the tenant's PostgreSQL role
+ * (TenantScopedPool), so a statement naming another schema is refused by PostgreSQL.
  */
 @Injectable()
 export class TenantConnectionService implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -211,7 +210,7 @@ export class TenantConnectionService implements OnApplicationBootstrap, OnApplic
     const client = createTenantClient(this.spares, scoped, schema, inFlight, schemaGone);
     // `$extends` returns a view; the base client is what `$disconnect` must reach.
     const entry: CachedClient = { database, client, base: client as unknown as PrismaClient, pool: scoped, inFlight, schemaGone };
-    this.makeRoom();
+    this.makeRoom(schema);
     this.clients.set(schema, entry);
     return entry;
   }
@@ -220,9 +219,10 @@ export class TenantConnectionService implements OnApplicationBootstrap, OnApplic
     return this.clients.size;
   }
 
-  // Chosen here rather than by the LRU's own eviction (which would take the least recently used, however busy).
-  private makeRoom(): void {
-    if (this.clients.size < this.clients.max) return;
+  // Chosen here rather than by the LRU's own eviction (which would take the least recently used, however busy). A
+  // moved tenant's new client replaces its old one in place: no other tenant's client makes room for it.
+  private makeRoom(schema: string): void {
+    if (this.clients.size < this.clients.max || this.clients.has(schema)) return;
     const victim = this.frequency.leastFrequent(this.clients.rkeys(), this.evictionCandidates);
     if (victim === undefined) return;
     this.stats.evictions++;
