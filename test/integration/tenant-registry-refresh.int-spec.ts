@@ -4,7 +4,10 @@ import { TenantRegistry } from '../../src/control-plane/tenant-registry.service'
 import { startApp, type TestApp } from '../factories/app';
 import { newTenant } from '../factories/tenants';
 
-const TTL_MS = 1_600;
+// Refreshes run every TTL/4 for entries past half their TTL, so a refresh may come TTL/4 late before a lookup misses:
+// 1 s here, room for the timer slips of a worker starved of CPU on a busy two-core CI machine (1.6 s gave 0.4 s, and
+// one run missed).
+const TTL_MS = 4_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('tenant cache refresh', () => {
@@ -37,12 +40,13 @@ describe('tenant cache refresh', () => {
   it('keeps a tenant in use cached past its TTL, re-read in the background instead of on a request', async () => {
     const tenant = await newTenant(api);
     // Past the notifications of its creation, which drop the entry.
-    await sleep(TTL_MS);
+    await sleep(1_000);
     await registry.resolve(tenant.id);
     const misses = registry.stats.misses;
-    for (let i = 0; i < 24; i++) {
+    // Lookups every 200 ms for one and a half TTLs: the entry read above would have expired within them.
+    for (let i = 0; i < (1.5 * TTL_MS) / 200; i++) {
       expect((await registry.resolve(tenant.id))?.id).toBe(tenant.id);
-      await sleep(TTL_MS / 8);
+      await sleep(200);
     }
     expect(registry.stats.misses).toBe(misses);
   });
