@@ -69,6 +69,26 @@ describe('SpareTenantClients', () => {
     await nextTurn();
     expect(spares.ready).toBe(0);
   });
+
+  it('decodes Prisma’s parameterization graph once, however many tenant clients it builds', async () => {
+    // scripts/prisma-generate.js patches the runtime to share the decoded graph; unpatched, each client decodes it.
+    const decodeGraph = jest.spyOn(Buffer, 'from');
+    const graphDecodes = () => decodeGraph.mock.calls.filter((call) => {
+        const [value, encoding] = call as unknown[];
+        return encoding === 'base64url' && String(value).length > 10_000;
+      }).length;
+    const clients = ['tenant_a', 'tenant_b', 'tenant_c', 'tenant_d'].map((schema) => spares.take(new PrismaPg(new RecordingPool(), { schema })));
+    await nextTurn();
+    const pools = [new RecordingPool(), new RecordingPool()];
+    const [a, b] = pools.map((pool, i) => spares.take(new PrismaPg(pool, { schema: `tenant_same_${i}`, disposeExternalPool: false })));
+    await Promise.all([a.project.findMany({ where: { status: 'ACTIVE' } }), b.project.findMany({ where: { status: 'ARCHIVED' } })]);
+    expect(graphDecodes()).toBeLessThanOrEqual(1);
+    // The shared graph still parameterizes each client's own query (an enum value, here) for its own schema.
+    expect(pools[0].sent.join()).toContain('"tenant_same_0"."Project"');
+    expect(pools[1].sent.join()).toContain('"tenant_same_1"."Project"');
+    decodeGraph.mockRestore();
+    await Promise.all([...clients, a, b].map((client) => client.$disconnect()));
+  });
 });
 
 describe('PendingAdapter', () => {
