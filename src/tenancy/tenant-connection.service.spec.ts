@@ -2,24 +2,30 @@ import type { Pool } from 'pg';
 import type { AppConfig } from '../config/config';
 import type { DatabasePools } from '../database/database-pools';
 import type { TenantRegistryRepository } from '../control-plane/tenant-registry.repository';
+import type { ScopedStatement } from './scoped-statement';
 import { TenantConnectionService } from './tenant-connection.service';
 import type { TenantRoles } from './tenant-roles.service';
 
 interface Sent {
   connection: number;
+  role: string;
+  path: string;
   text: string;
 }
 
-// The shared request pool: records every statement with the connection it went over, answers each with no rows.
+// The shared request pool: records every statement with the connection it went over and the role and search_path
+// it was sent with (a ScopedStatement's settings), answers each with no rows.
 function recordingPool(sent: Sent[]): Pool {
   let connections = 0;
   return {
     connect: async () => {
       const connection = ++connections;
       return {
-        query: async (config: string | { text: string }) => {
-          sent.push({ connection, text: typeof config === 'string' ? config : config.text });
-          return { command: 'SELECT', rowCount: 0, fields: [], rows: [] };
+        query: (statement: ScopedStatement) => {
+          const [role, path] = statement.settings.values;
+          sent.push({ connection, role, path: path.replace(/"/g, ''), text: statement.statement.text });
+          (statement as unknown as { callback(error: null, result: unknown): void }).callback(null, { command: 'SELECT', rowCount: 0, fields: [], rows: [] });
+          return statement;
         },
         on: () => undefined,
         removeListener: () => undefined,
@@ -27,21 +33,6 @@ function recordingPool(sent: Sent[]): Pool {
       };
     },
   } as unknown as Pool;
-}
-
-// Each transaction's statements, with the role and search_path its opening set.
-function transactions(sent: Sent[]): { role: string; path: string; statements: string[] }[] {
-  const open = new Map<number, { role: string; path: string; statements: string[] }>();
-  const done: { role: string; path: string; statements: string[] }[] = [];
-  for (const { connection, text } of sent) {
-    const opening = /^BEGIN.*SET LOCAL ROLE "([^"]+)"; SET LOCAL search_path TO "([^"]+)"/.exec(text);
-    if (opening) open.set(connection, { role: opening[1], path: opening[2], statements: [] });
-    else if (text === 'COMMIT' || text === 'ROLLBACK') {
-      done.push(open.get(connection)!);
-      open.delete(connection);
-    } else open.get(connection)!.statements.push(text);
-  }
-  return done;
 }
 
 const schemasIn = (sql: string) => new Set([...sql.matchAll(/"(tenant_[a-z0-9_]*)"\./g)].map((m) => m[1]));
@@ -73,14 +64,13 @@ describe('TenantConnectionService', () => {
       );
     }
     expect(connections.stats.evictions).toBeGreaterThan(0);
-    const seen = transactions(sent);
-    expect(seen.length).toBeGreaterThan(0);
-    for (const { role, path, statements } of seen) {
+    expect(sent.length).toBeGreaterThan(0);
+    for (const { role, path, text } of sent) {
       const id = role.slice('role_'.length);
       expect(path).toBe(`tenant_${id}`);
-      for (const sql of statements) expect(schemasIn(sql)).toEqual(new Set([`tenant_${id}`]));
+      expect(schemasIn(text)).toEqual(new Set([`tenant_${id}`]));
     }
-    expect(new Set(seen.map((t) => t.path))).toEqual(new Set(tenants.map((id) => `tenant_${id}`)));
+    expect(new Set(sent.map((s) => s.path))).toEqual(new Set(tenants.map((id) => `tenant_${id}`)));
   });
 
   it('keeps a busy tenant’s client over a less used one when the cache is full', () => {

@@ -175,7 +175,7 @@ export class TenantConnectionService implements OnApplicationBootstrap, OnApplic
 
   /**
    * Role and status of a user of the current request's tenant, or null: the JWT guard's check, sent without Prisma
-   * in the round trip that opens the request's transaction (see TenantScopedPool.userAuthState).
+   * in one round trip (see TenantScopedPool.userAuthState).
    */
   userAuthState(userId: string): Promise<{ role: string; status: string } | null> {
     const { tenant } = TenantContext.require();

@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TenantRecord } from '../control-plane/tenant-record';
-import type { OperationTransaction } from './operation-transaction';
 
 export interface AuthenticatedUser {
   id: string;
@@ -13,8 +12,8 @@ export interface RequestContext {
   requestId: string;
   tenant: TenantRecord;
   user?: AuthenticatedUser;
-  /** Set for a GraphQL query: its statements share one read-only transaction. */
-  operationTransaction?: OperationTransaction;
+  /** Set for a GraphQL query: its statements run read-only. */
+  readOnly?: boolean;
 }
 
 export class MissingTenantContextError extends Error {

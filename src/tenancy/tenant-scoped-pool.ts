@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { escapeLiteral, Pool, type PoolClient, type QueryConfig, type QueryResult } from 'pg';
+import { DatabaseError, Pool, type PoolClient, type QueryConfig, type QueryResult } from 'pg';
+import { ScopedStatement, type StatementSettings } from './scoped-statement';
 import { quoteIdentifier } from './tenant-id.util';
-import type { ScopedConnection, ScopedTransactionOpener } from './operation-transaction';
 import type { TenantConnectionLimiter } from './tenant-connection-limiter';
 import { TenantContext } from './tenant-context';
 
@@ -18,15 +18,23 @@ const refusals = new Logger('TenantScopedPool');
 
 type QueryArgs = [QueryConfig | string, unknown[]?];
 
+/** A pooled connection borrowed for one tenant; `done` gives it back (an error destroys it). */
+interface ScopedConnection {
+  client: PoolClient;
+  done(error?: Error | boolean): void;
+}
+
 /**
  * A pg.Pool look-alike handed to PrismaPg (which requires a pg.Pool instance) that runs every statement of one tenant
- * inside a transaction opened with `BEGIN; SET LOCAL ROLE <tenant role>; SET LOCAL search_path; SET LOCAL
- * statement_timeout` in one round trip, on a connection borrowed from the shared request pool. SET LOCAL ends with
- * the transaction, so a connection goes back to the pool as the runtime role with nothing left over. It opens no
- * connections of its own and is never ended.
+ * as the tenant's role, on a connection borrowed from the shared request pool. A statement on its own travels with
+ * its settings (role, search_path, statement_timeout, read-only for a GraphQL query) in one round trip, as one
+ * implicit transaction (ScopedStatement); a Prisma transaction opens with `BEGIN; SET LOCAL ROLE …` in one round trip.
+ * Either way the settings are transaction-local, so a connection goes back to the pool as the runtime role with
+ * nothing left over. It opens no connections of its own and is never ended.
  */
 export class TenantScopedPool extends Pool {
-  private readonly preambleSql: (timeout: number | undefined, readOnly: boolean) => string;
+  private readonly preambleSql: (timeout: number | undefined) => string;
+  private readonly settingsOf: (timeout: number | undefined, readOnly: boolean) => StatementSettings;
 
   constructor(
     private readonly shared: Pool,
@@ -35,84 +43,66 @@ export class TenantScopedPool extends Pool {
   ) {
     super({ max: 1 });
     const setRole = `SET LOCAL ROLE ${quoteIdentifier(scope.role)}; SET LOCAL search_path TO ${quoteIdentifier(scope.schema)}`;
-    this.preambleSql = (timeout, readOnly) =>
-      `BEGIN${readOnly ? ' READ ONLY' : ''}; ${setRole}` + (timeout === undefined ? '' : `; SET LOCAL statement_timeout = ${Math.floor(timeout)}`);
+    this.preambleSql = (timeout) => `BEGIN; ${setRole}` + (timeout === undefined ? '' : `; SET LOCAL statement_timeout = ${Math.floor(timeout)}`);
+    // set_config(…, true) is SET LOCAL: the same role check, undone when the statement's implicit transaction ends.
+    const base = "SELECT set_config('role', $1, true), set_config('search_path', $2, true)";
+    const readOnlyText = ", set_config('transaction_read_only', 'on', true)";
+    const values = [scope.role, quoteIdentifier(scope.schema)];
+    this.settingsOf = (timeout, readOnly) => {
+      const limited = timeout !== undefined;
+      return {
+        text: base + (limited ? ", set_config('statement_timeout', $3, true)" : '') + (readOnly ? readOnlyText : ''),
+        values: limited ? [...values, String(Math.floor(timeout))] : values,
+      };
+    };
   }
 
-  /** The statement that opens a transaction of this tenant. */
-  preamble(readOnly = false): string {
-    return this.preambleSql(this.scope.statementTimeoutMs(), readOnly);
+  /** The statement that opens a Prisma transaction of this tenant. */
+  preamble(): string {
+    return this.preambleSql(this.scope.statementTimeoutMs());
   }
 
-  // A statement outside a Prisma transaction: in the operation's shared transaction when there is one (a GraphQL
-  // query), otherwise a transaction of its own, three round trips on one connection.
+  // A statement outside a Prisma transaction. Read-only during a GraphQL query (see ReadOnlyQueriesPlugin).
   override async query(...args: unknown[]): Promise<any> {
     const [config, values] = args as QueryArgs;
-    const shared = TenantContext.current()?.operationTransaction;
-    if (shared?.joins(this)) return shared.run(this, (client) => client.query(config as QueryConfig, values));
-    // Should the preamble fail, the statement is never sent (it would run under another role).
-    const { client, done } = await this.begin(false);
-    let result: unknown;
-    let failed: { error: unknown } | undefined;
-    try {
-      result = await client.query(config as QueryConfig, values);
-    } catch (error) {
-      failed = { error };
-    }
-    try {
-      await client.query(failed ? 'ROLLBACK' : 'COMMIT');
-    } catch (error) {
-      // The transaction did not end cleanly: the connection does not go back to the pool.
-      done(error as Error);
-      throw failed ? failed.error : error;
-    }
-    done();
-    if (failed) throw failed.error;
-    return result;
-  }
-
-  /** Borrows a connection and opens a transaction of this tenant on it; the caller ends it and calls `done`. */
-  opensSameAs(other: ScopedTransactionOpener): boolean {
-    return (
-      other instanceof TenantScopedPool &&
-      other.shared === this.shared &&
-      other.scope.role === this.scope.role &&
-      other.scope.schema === this.scope.schema
-    );
-  }
-
-  async begin(readOnly: boolean, alsoRun?: string): Promise<ScopedConnection & { ran?: QueryResult }> {
-    for (let attempt = 1; ; attempt++) {
-      const connection = await this.borrow();
-      try {
-        const results = await this.open(connection.client, (text) => connection.client.query(text), readOnly, alsoRun);
-        return alsoRun === undefined ? connection : { ...connection, ran: lastSelect(results) };
-      } catch (error) {
-        // Released with the error: the backend is closed, never reused.
-        connection.done(error as Error);
-        if (attempt === 1 && isSetRoleRefusal(error)) continue;
-        throw error;
-      }
-    }
+    const statement: QueryConfig = typeof config === 'string' ? { text: config, values } : values === undefined ? config : { ...config, values };
+    return this.send(statement, TenantContext.current()?.readOnly === true);
   }
 
   /**
    * Role and status of a user of this tenant, read as the tenant's role: what the JWT guard checks on every request.
-   * Plain text (the id is a literal), so it travels with the transaction's opening: in a query's shared transaction,
-   * which it opens, and otherwise BEGIN … COMMIT in one round trip.
    */
   async userAuthState(userId: string): Promise<{ role: string; status: string } | null> {
-    const sql = `SELECT role::text AS role, status::text AS status FROM ${quoteIdentifier(this.scope.schema)}."User" WHERE id = ${escapeLiteral(userId)}`;
-    const shared = TenantContext.current()?.operationTransaction;
-    let result: QueryResult;
-    if (shared?.joins(this)) {
-      result = await shared.query(this, sql);
-    } else {
-      const { done, ran } = await this.begin(true, `${sql}; COMMIT`);
-      done();
-      result = ran!;
+    const { rows } = await this.send(
+      { text: `SELECT role::text AS role, status::text AS status FROM ${quoteIdentifier(this.scope.schema)}."User" WHERE id = $1`, values: [userId] },
+      true,
+    );
+    return (rows[0] as { role: string; status: string } | undefined) ?? null;
+  }
+
+  private async send(statement: QueryConfig, readOnly: boolean): Promise<QueryResult> {
+    for (let attempt = 1; ; attempt++) {
+      const { client, done } = await this.borrow();
+      const scoped = new ScopedStatement(this.settingsOf(this.scope.statementTimeoutMs(), readOnly), statement);
+      try {
+        client.query(scoped as unknown as QueryConfig);
+        const result = await scoped.result;
+        done();
+        return result;
+      } catch (error) {
+        if (isSetRoleRefusal(error)) {
+          await this.reportRefusal(client).catch(() => undefined);
+          // Released with the error: the backend is closed, never reused.
+          done(error as Error);
+          if (attempt === 1) continue;
+          throw error;
+        }
+        // PostgreSQL's own error ended the implicit transaction at the Sync, so the connection is clean; any other
+        // error (a broken connection) closes it.
+        done(error instanceof DatabaseError ? undefined : (error as Error));
+        throw error;
+      }
     }
-    return (result.rows[0] as { role: string; status: string } | undefined) ?? null;
   }
 
   // A Prisma transaction: its BEGIN becomes the preamble; any statement outside BEGIN … COMMIT/ROLLBACK is refused.
@@ -162,10 +152,9 @@ export class TenantScopedPool extends Pool {
   // a loop beside them: 0 refused). A new transaction on the same backend was refused again, so whatever is stale
   // lives in that backend: the opening reports what the backend sees, and the caller retries once on another
   // connection, the refused one being closed. A real denial is refused again there and surfaces.
-  private async open<T>(client: PoolClient, send: (preamble: string) => Promise<T>, readOnly = false, alsoRun?: string): Promise<T> {
-    const text = alsoRun === undefined ? this.preamble(readOnly) : `${this.preamble(readOnly)}; ${alsoRun}`;
+  private async open<T>(client: PoolClient, send: (preamble: string) => Promise<T>): Promise<T> {
     try {
-      return await send(text);
+      return await send(this.preamble());
     } catch (error) {
       if (!isSetRoleRefusal(error)) throw error;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -222,12 +211,4 @@ export class TenantScopedPool extends Pool {
 function isSetRoleRefusal(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
   return code === '42501' && message?.startsWith('permission denied to set role') === true;
-}
-
-// A multi-statement text answers one result per statement; the SELECT's is the one asked for.
-function lastSelect(results: unknown): QueryResult {
-  const all = (Array.isArray(results) ? results : [results]) as QueryResult[];
-  const select = [...all].reverse().find((result) => result.command === 'SELECT');
-  if (!select) throw new Error('The statement sent with the transaction opening answered no rows');
-  return select;
 }
