@@ -1,29 +1,19 @@
 // P1: tenant-scoped projects(first: 20) with owners, database-backed, against four baselines measured in the same
 // run with the same pool size, concurrency, keep-alive and tenant distribution.
 import { Client, Pool } from 'pg';
-import { addUsage, measuredUsage, NO_USAGE, type Usage } from './backend-usage';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
 import { join } from 'node:path';
-import { interleaved, runInProcess, runLoad, sequentialClient, zipfSampler, type LoadResult, type Sample } from './load';
+import { runInProcess, runLoad, sequentialClient, zipfSampler } from './load';
+import { measureTargets, usageCells, usageNote, USAGE_COLUMNS, type MeasuredRun, type Target } from './measured-targets';
 import { prismaAlone } from './prisma-baseline';
 import { projectsPage } from './projects-sql';
 import { fixed, log, round, table } from './report';
 import { checkProjects, PROJECTS_QUERY, tenantHeaders } from './requests';
 import { SCRIPTS, startServer, type Server } from './servers';
 
-/**
- * A target's load figures and what answering cost, per request: CPU of the process that answered (the benchmark's
- * own for the in-process targets), CPU of its PostgreSQL backends, and its backends' wakeups (round trips).
- */
-export interface ApiRun extends LoadResult {
-  apiCpuMsPerRequest: number;
-  postgresCpuMsPerRequest: number;
-  roundTripsPerRequest: number;
-}
-
 export interface ApiResult {
   scenario: 'P1 projects(first: 20) with owners';
-  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'tenantry', ApiRun> & { compared?: ApiRun };
+  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'tenantry', MeasuredRun> & { compared?: MeasuredRun };
   ratios: { tenantryVsRawPg: number; tenantryVsBareApollo: number; tenantryVsNodeHttp: number; tenantryVsPrisma: number };
 }
 
@@ -93,7 +83,7 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
       ? await startServer(`Tenantry (${options.compareBuild})`, join(options.compareBuild, 'src/main.js'), env)
       : undefined;
     if (compared) servers.push(compared);
-    const loads: Record<string, { pid: number; load: (ms: number) => Promise<Sample> }> = {
+    const loads: Record<string, Target> = {
       rawPg: { pid: process.pid, load: inProcess(() => projectsPage(pool, schemas[pick()], 20)) },
       prisma: { pid: process.pid, load: inProcess(() => prisma.page(schemas[pick()])) },
       nodeHttp: { pid: nodeHttp.pid, load: (ms: number) => loadServer(nodeHttp, fixture, pick, options, ms, false) },
@@ -101,17 +91,6 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
       tenantry: { pid: tenantry.pid, load: (ms: number) => loadServer(tenantry, fixture, pick, options, ms) },
       ...(compared && { compared: { pid: compared.pid, load: (ms: number) => loadServer(compared, fixture, pick, options, ms) } }),
     };
-    const usage: Record<string, Usage> = Object.fromEntries(Object.keys(loads).map((key) => [key, NO_USAGE]));
-    const targets = Object.fromEntries(
-      Object.entries(loads).map(([key, { pid, load }]) => [
-        key,
-        async (ms: number) => {
-          const { result, usage: spent } = await measuredUsage(sampler, pid, () => load(ms));
-          usage[key] = addUsage(usage[key], spent);
-          return result;
-        },
-      ]),
-    );
 
     log('P1: warming up (the hot tenants first, then each target under load)…');
     await touchTenants(tenantry, fixture, options.cacheSize);
@@ -126,19 +105,7 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
       `P1: measuring ${options.durationMs / 1000} s each in ${options.rounds} interleaved rounds, ${options.connections} connections, ` +
         `pool ${options.pool}, ${fixture.tenants.length} tenants (Zipf ${options.zipf})`,
     );
-    const measured = await interleaved(targets, options.durationMs, options.rounds, (n) => log(`  round ${n}/${options.rounds}`));
-    const perRequest = (key: string, seconds: number) => round(seconds / Math.max(1, measured[key].requests), 2);
-    const results = Object.fromEntries(
-      Object.entries(measured).map(([key, r]) => [
-        key,
-        {
-          ...r,
-          apiCpuMsPerRequest: perRequest(key, usage[key].process * 1000),
-          postgresCpuMsPerRequest: perRequest(key, usage[key].postgres * 1000),
-          roundTripsPerRequest: perRequest(key, usage[key].wakeups),
-        },
-      ]),
-    ) as ApiResult['results'];
+    const results = (await measureTargets(sampler, loads, options, (n) => log(`  round ${n}/${options.rounds}`))) as ApiResult['results'];
     for (const [key, name] of rowsOf(results)) log(`  ${name}: ${results[key]!.rps.toFixed(0)} req/s`);
     const t = results.tenantry.rps;
     return {
@@ -171,14 +138,11 @@ export function apiTable(result: ApiResult): string {
       r.errors,
       fixed(r.rps / rawPg.rps),
       fixed(r.rps / bareApollo.rps),
-      fixed(r.apiCpuMsPerRequest),
-      fixed(r.postgresCpuMsPerRequest),
-      fixed(r.roundTripsPerRequest, 1),
+      ...usageCells(r),
     ];
   });
   return [
-    table(['target', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', '÷ raw pg:', '÷ bare Apollo:', 'API CPU ms/req:', 'PG CPU ms/req:', 'PG round trips/req:'], rows),
-    "Per request: API CPU is the answering process's (the benchmark's own for the in-process targets (a) and (d)), PG CPU " +
-      "its PostgreSQL backends', PG round trips its backends' wakeups (voluntary context switches).",
+    table(['target', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', '÷ raw pg:', '÷ bare Apollo:', ...USAGE_COLUMNS], rows),
+    usageNote('targets (a) and (d)'),
   ].join('\n\n');
 }
