@@ -1,7 +1,7 @@
-// `npm run bench -- [api] [tenants] [memory] [fleet] [--tenants N] [--duration S] [--rounds R] [--connections C] [--zipf s]
+// `npm run bench -- [api] [writes] [tenants] [memory] [flood] [fleet] [--tenants N] [--duration S] [--rounds R] [--connections C] [--zipf s]
 //   [--pool P] [--cache K] [--memory-clients M] [--concurrency 1,2,4,8] [--cpu-prof DIR] [--compare DIST] [--json]` — no scenario means all.
 // --cpu-prof writes a V8 CPU profile of the Tenantry process of P1, R3, P3 and both of P2's loads to DIR when it stops; --compare DIST adds another
-// build's Tenantry (e.g. main's dist/) to P1's and P2's interleaved rounds, and request for request to P3.
+// build's Tenantry (e.g. main's dist/) to P1's, writes' and P2's interleaved rounds, and request for request to P3.
 // One fresh database per run with N provisioned tenants; every figure is compared with a baseline measured in the
 // same run. Tables (or one JSON object with --json) on stdout, progress on stderr.
 import 'reflect-metadata';
@@ -10,6 +10,7 @@ import { resolveRuntime } from '../src/bootstrap';
 import { loadConfig } from '../src/config/config';
 import { apiScenario, apiTable } from './bench/api.scenario';
 import { fleetScenario, fleetTables } from './bench/fleet.scenario';
+import { writesScenario, writesTable } from './bench/writes.scenario';
 import { floodScenario, floodTable } from './bench/flood.scenario';
 import { tenantsScenario, tenantsTable } from './bench/tenants.scenario';
 import { memoryScenario, memoryTables } from './bench/memory.scenario';
@@ -17,7 +18,7 @@ import { adminQuery, createFixture, dropFixture, type BenchOptions, type Fixture
 import { describeMachine, log, machineLine, round } from './bench/report';
 import { parse, UsageError } from './cli.util';
 
-const SCENARIOS = ['api', 'tenants', 'memory', 'flood', 'fleet'] as const;
+const SCENARIOS = ['api', 'writes', 'tenants', 'memory', 'flood', 'fleet'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Outcome {
@@ -29,6 +30,10 @@ const RUNNERS: Record<Scenario, (fixture: Fixture, options: BenchOptions) => Pro
   api: async (fixture, options) => {
     const result = await apiScenario(fixture, options);
     return { json: result, markdown: `### P1 \`api\`: projects(first: 20) with owners\n\n${apiTable(result)}` };
+  },
+  writes: async (fixture, options) => {
+    const result = await writesScenario(fixture, options);
+    return { json: result, markdown: `### \`writes\`: updateProject(id, { description })\n\n${writesTable(result)}` };
   },
   tenants: async (fixture, options) => {
     const result = await tenantsScenario(fixture, options);

@@ -17,6 +17,8 @@ export interface BenchTenant {
   id: string;
   schemaName: string;
   adminId: string;
+  /** Its seeded projects, which `writes` updates. */
+  projectIds: string[];
   token: string;
 }
 
@@ -110,7 +112,7 @@ async function provision(url: string, count: number) {
       // rate limiting instead of serving.
       const tenant = await provisioner.create({ id, name: id, plan: 'enterprise', adminEmail: `admin@${id}.test`, adminPassword: 'bench-password-123' });
       latenciesMs.push(performance.now() - t0);
-      tenants.push({ id, schemaName: tenant.schemaName, adminId: '' });
+      tenants.push({ id, schemaName: tenant.schemaName, adminId: '', projectIds: [] });
       if (tenants.length % 100 === 0) log(`  provisioned ${tenants.length}/${count}`);
     }
   };
@@ -132,7 +134,7 @@ async function seedData(url: string, tenants: Omit<BenchTenant, 'token'>[]): Pro
       const s = `"${tenant.schemaName}"`;
       const { rows } = await pool.query<{ id: string }>(`SELECT id FROM ${s}."User" LIMIT 1`);
       tenant.adminId = rows[0].id;
-      await pool.query(
+      const projects = await pool.query<{ id: string }>(
         `WITH members AS (
            INSERT INTO ${s}."User" (id, email, name, "passwordHash", role, "createdAt", "updatedAt")
            SELECT gen_random_uuid(), 'member' || g || '@bench.test', 'Member ' || g, 'not-a-hash', 'MEMBER', now(), now()
@@ -142,9 +144,11 @@ async function seedData(url: string, tenants: Omit<BenchTenant, 'token'>[]): Pro
          INSERT INTO ${s}."Project" (id, name, description, "ownerId", "createdAt", "updatedAt")
          SELECT gen_random_uuid(), 'Project ' || g, 'Description of project ' || g, owners.ids[1 + g % array_length(owners.ids, 1)],
                 now() - g * interval '1 minute', now()
-           FROM generate_series(1, $3::int) g, owners`,
+           FROM generate_series(1, $3::int) g, owners
+         RETURNING id`,
         [USERS_PER_TENANT - 1, tenant.adminId, PROJECTS_PER_TENANT],
       );
+      tenant.projectIds = projects.rows.map((row) => row.id);
     }
   };
   await Promise.all(Array.from({ length: Math.max(2, cpus().length) }, worker));

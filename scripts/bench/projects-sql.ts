@@ -1,5 +1,5 @@
-// The SQL a team would hand-write for `projects(first: 20)` with owners: one keyset page joined to owners, and
-// the total. Baselines (a), (b) and (c) run exactly these statements.
+// The SQL a team would hand-write for `projects(first: 20)` with owners (one keyset page joined to owners, and the
+// total: P1's baselines (a), (b) and (c) run exactly these statements) and for `updateProject` (`writes`' (a)).
 import type { Pool } from 'pg';
 
 export async function projectsPage(pool: Pool, schema: string, first: number) {
@@ -23,4 +23,14 @@ export async function projectsConnection(pool: Pool, schema: string, first: numb
     node: { id: row.id, name: row.name, description: row.description, createdAt: row.createdAt.toISOString(), owner: { id: row.ownerId, email: row.ownerEmail } },
   }));
   return { totalCount: page.totalCount, edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
+}
+
+/** The statement a team would hand-write for `updateProject(id, { description })`: baseline (a) of `writes`. */
+export async function updateDescription(pool: Pool, schema: string, id: string, description: string) {
+  const { rows } = await pool.query(
+    `UPDATE "${schema}"."Project" SET description = $1, "updatedAt" = now() WHERE id = $2 RETURNING id, description`,
+    [description, id],
+  );
+  if (rows.length !== 1) throw new Error(`No project ${id} in ${schema}`);
+  return rows[0];
 }
