@@ -73,6 +73,26 @@ describe('TenantConnectionService', () => {
     expect(new Set(sent.map((s) => s.path))).toEqual(new Set(tenants.map((id) => `tenant_${id}`)));
   });
 
+  it('decodes Prisma’s parameterization graph once, however many tenant clients it builds', async () => {
+    // scripts/prisma-generate.js patches the runtime to share the decoded graph; unpatched, each client decodes it.
+    const decodeGraph = jest.spyOn(Buffer, 'from');
+    const graphDecodes = () =>
+      decodeGraph.mock.calls.filter((call) => {
+        const [value, encoding] = call as unknown[];
+        return encoding === 'base64url' && String(value).length > 10_000;
+      }).length;
+    const sent: Sent[] = [];
+    connections = service(8, sent);
+    const tenants = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot'];
+    // An enum in the filter: the shared graph still parameterizes each client's statement, for its own schema.
+    await Promise.all(tenants.map((id) => connections.forSchema(`tenant_${id}`).project.findMany({ where: { status: 'ACTIVE' } })));
+    const decodes = graphDecodes();
+    decodeGraph.mockRestore();
+    expect(decodes).toBeLessThanOrEqual(1);
+    expect(sent.map(({ path, text }) => [path, [...schemasIn(text)]])).toEqual(expect.arrayContaining(tenants.map((id) => [`tenant_${id}`, [`tenant_${id}`]])));
+    expect(sent).toHaveLength(tenants.length);
+  });
+
   it('keeps a busy tenant’s client over a less used one when the cache is full', () => {
     connections = service(4, []);
     for (const id of ['alpha', 'alpha', 'alpha', 'bravo', 'charlie', 'delta']) connections.forSchema(`tenant_${id}`);
