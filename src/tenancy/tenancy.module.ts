@@ -12,7 +12,7 @@ import { TenantProvisioner } from './tenant-provisioner.service';
 import { TenantRejections } from './tenant-rejections';
 import { TenantMiddleware } from './tenant.middleware';
 import { UnknownTenantBudget } from './unknown-tenant-budget';
-import { ReadOnlyQueriesPlugin } from './read-only-queries.plugin';
+import { OperationTransactionPlugin } from './operation-transaction.plugin';
 
 // Every tenancy service is available to the rest of the app: one list, provided and exported.
 const TENANCY_SERVICES = [
@@ -33,7 +33,7 @@ const TENANCY_SERVICES = [
 ];
 
 @Global()
-@Module({ providers: [...TENANCY_SERVICES, ReadOnlyQueriesPlugin], exports: TENANCY_SERVICES })
+@Module({ providers: [...TENANCY_SERVICES, OperationTransactionPlugin], exports: TENANCY_SERVICES })
 export class TenancyModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(TenantMiddleware).forRoutes('graphql');

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { TenantRecord } from '../control-plane/tenant-record';
+import type { OperationTransaction } from './operation-transaction';
 
 export interface AuthenticatedUser {
   id: string;
@@ -12,8 +13,8 @@ export interface RequestContext {
   requestId: string;
   tenant: TenantRecord;
   user?: AuthenticatedUser;
-  /** Set for a GraphQL query: its statements run read-only. */
-  readOnly?: boolean;
+  /** Set for a GraphQL query: its statements share one read-only transaction. */
+  operationTransaction?: OperationTransaction;
 }
 
 export class MissingTenantContextError extends Error {

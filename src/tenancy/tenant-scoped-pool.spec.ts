@@ -3,6 +3,7 @@ import { DatabaseError, type Pool } from 'pg';
 import type { TenantRecord } from '../control-plane/tenant-record';
 import { ScopedStatement, type StatementSettings } from './scoped-statement';
 import { TenantConnectionLimiter } from './tenant-connection-limiter';
+import { OperationTransaction } from './operation-transaction';
 import { TenantContext } from './tenant-context';
 import { TenantScopedPool } from './tenant-scoped-pool';
 
@@ -53,16 +54,21 @@ function scopedPoolOver(connections: ReturnType<typeof fakeConnection>[], timeou
 }
 
 describe('TenantScopedPool', () => {
-  it('sends a statement with its role, search_path, plan timeout and, in a GraphQL query, read-only', async () => {
+  it("sends a statement with its role, search_path and plan timeout in one round trip, and a query's in its shared read-only transaction", async () => {
     const connection = fakeConnection('only', 0);
     const { pool } = scopedPoolOver([connection, connection], 2_500);
     await pool.query({ text: 'SELECT 1' });
-    await TenantContext.run({ requestId: 'r', tenant: {} as TenantRecord, readOnly: true }, () => pool.query('SELECT 2', []));
-    expect(connection.sent).toEqual(['[acme_role] SELECT 1', '[acme_role] SELECT 2']);
+    expect(connection.sent).toEqual(['[acme_role] SELECT 1']);
     expect(connection.settings[0].values).toEqual(['acme_role', '"tenant_acme"', '2500']);
     expect(connection.settings[0].text).toContain("set_config('statement_timeout', $3, true)");
-    expect(connection.settings[0].text).not.toContain('transaction_read_only');
-    expect(connection.settings[1].text).toContain("set_config('transaction_read_only', 'on', true)");
+
+    const operationTransaction = new OperationTransaction();
+    await TenantContext.run({ requestId: 'r', tenant: {} as TenantRecord, operationTransaction }, async () => {
+      await pool.query('SELECT 2', []);
+      await pool.query('SELECT 3', []);
+    });
+    await operationTransaction.end();
+    expect(connection.sent.slice(1)).toEqual([expect.stringMatching(/^BEGIN READ ONLY; SET LOCAL ROLE "acme_role"; SET LOCAL search_path TO "tenant_acme"; SET LOCAL statement_timeout = 2500$/), 'SELECT 2', 'SELECT 3', 'COMMIT']);
   });
 
   it("keeps the connection after PostgreSQL refuses a statement, and closes it when the connection broke", async () => {
@@ -77,9 +83,35 @@ describe('TenantScopedPool', () => {
   });
 });
 
-describe('TenantScopedPool when its role is refused', () => {
+describe('TenantScopedPool when SET LOCAL ROLE is refused', () => {
   beforeAll(() => jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined));
   afterAll(() => jest.restoreAllMocks());
+
+  it('closes the refused connection and opens the transaction once more on another one', async () => {
+    const stale = fakeConnection('stale', Infinity);
+    const fresh = fakeConnection('fresh', 0);
+    const { pool, limiter } = scopedPoolOver([stale, fresh]);
+
+    const connection = await pool.begin(true);
+    expect(connection.client).toBe(fresh);
+    expect(stale.released).toEqual([expect.objectContaining({ code: '42501' })]);
+    expect(stale.sent.slice(1)).toEqual(['ROLLBACK', expect.stringContaining('pg_has_role')]);
+    expect(fresh.sent).toEqual([expect.stringMatching(/^BEGIN READ ONLY; SET LOCAL ROLE "acme_role"/)]);
+    expect(limiter.held('acme')).toBe(1);
+    connection.done();
+    expect(limiter.held('acme')).toBe(0);
+  });
+
+  it('surfaces a refused opening that the second connection repeats, holding nothing', async () => {
+    const first = fakeConnection('first', Infinity);
+    const second = fakeConnection('second', Infinity);
+    const { pool, limiter } = scopedPoolOver([first, second]);
+
+    await expect(pool.begin(false)).rejects.toMatchObject({ code: '42501' });
+    expect(first.released).toHaveLength(1);
+    expect(second.released).toHaveLength(1);
+    expect(limiter.held('acme')).toBe(0);
+  });
 
   it('closes the refused connection and sends the statement once more on another one', async () => {
     const stale = fakeConnection('stale', Infinity);

@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
-import { DatabaseError, Pool, type PoolClient, type QueryConfig, type QueryResult } from 'pg';
+import { DatabaseError, escapeLiteral, Pool, type PoolClient, type QueryConfig, type QueryResult } from 'pg';
 import { ScopedStatement, type StatementSettings } from './scoped-statement';
 import { quoteIdentifier } from './tenant-id.util';
+import type { ScopedConnection, ScopedTransactionOpener } from './operation-transaction';
 import type { TenantConnectionLimiter } from './tenant-connection-limiter';
 import { TenantContext } from './tenant-context';
 
@@ -18,23 +19,18 @@ const refusals = new Logger('TenantScopedPool');
 
 type QueryArgs = [QueryConfig | string, unknown[]?];
 
-/** A pooled connection borrowed for one tenant; `done` gives it back (an error destroys it). */
-interface ScopedConnection {
-  client: PoolClient;
-  done(error?: Error | boolean): void;
-}
-
 /**
  * A pg.Pool look-alike handed to PrismaPg (which requires a pg.Pool instance) that runs every statement of one tenant
- * as the tenant's role, on a connection borrowed from the shared request pool. A statement on its own travels with
- * its settings (role, search_path, statement_timeout, read-only for a GraphQL query) in one round trip, as one
- * implicit transaction (ScopedStatement); a Prisma transaction opens with `BEGIN; SET LOCAL ROLE …` in one round trip.
- * Either way the settings are transaction-local, so a connection goes back to the pool as the runtime role with
- * nothing left over. It opens no connections of its own and is never ended.
+ * as the tenant's role, on a connection borrowed from the shared request pool. A GraphQL query's statements share one
+ * transaction opened with `BEGIN READ ONLY; SET LOCAL ROLE <tenant role>; SET LOCAL search_path; SET LOCAL
+ * statement_timeout` in one round trip (OperationTransaction), as does a Prisma transaction; any other statement
+ * travels with the same settings in its own single round trip (ScopedStatement). The settings are transaction-local,
+ * so a connection goes back to the pool as the runtime role with nothing left over. It opens no connections of its
+ * own and is never ended.
  */
 export class TenantScopedPool extends Pool {
-  private readonly preambleSql: (timeout: number | undefined) => string;
-  private readonly settingsOf: (timeout: number | undefined, readOnly: boolean) => StatementSettings;
+  private readonly preambleSql: (timeout: number | undefined, readOnly: boolean) => string;
+  private readonly settingsOf: (timeout: number | undefined) => StatementSettings;
 
   constructor(
     private readonly shared: Pool,
@@ -43,47 +39,35 @@ export class TenantScopedPool extends Pool {
   ) {
     super({ max: 1 });
     const setRole = `SET LOCAL ROLE ${quoteIdentifier(scope.role)}; SET LOCAL search_path TO ${quoteIdentifier(scope.schema)}`;
-    this.preambleSql = (timeout) => `BEGIN; ${setRole}` + (timeout === undefined ? '' : `; SET LOCAL statement_timeout = ${Math.floor(timeout)}`);
+    this.preambleSql = (timeout, readOnly) =>
+      `BEGIN${readOnly ? ' READ ONLY' : ''}; ${setRole}` + (timeout === undefined ? '' : `; SET LOCAL statement_timeout = ${Math.floor(timeout)}`);
     // set_config(…, true) is SET LOCAL: the same role check, undone when the statement's implicit transaction ends.
-    const base = "SELECT set_config('role', $1, true), set_config('search_path', $2, true)";
-    const readOnlyText = ", set_config('transaction_read_only', 'on', true)";
+    const settings = "SELECT set_config('role', $1, true), set_config('search_path', $2, true)";
     const values = [scope.role, quoteIdentifier(scope.schema)];
-    this.settingsOf = (timeout, readOnly) => {
-      const limited = timeout !== undefined;
-      return {
-        text: base + (limited ? ", set_config('statement_timeout', $3, true)" : '') + (readOnly ? readOnlyText : ''),
-        values: limited ? [...values, String(Math.floor(timeout))] : values,
-      };
-    };
+    this.settingsOf = (timeout) =>
+      timeout === undefined
+        ? { text: settings, values }
+        : { text: `${settings}, set_config('statement_timeout', $3, true)`, values: [...values, String(Math.floor(timeout))] };
   }
 
-  /** The statement that opens a Prisma transaction of this tenant. */
-  preamble(): string {
-    return this.preambleSql(this.scope.statementTimeoutMs());
+  /** The statement that opens a transaction of this tenant. */
+  preamble(readOnly = false): string {
+    return this.preambleSql(this.scope.statementTimeoutMs(), readOnly);
   }
 
-  // A statement outside a Prisma transaction. Read-only during a GraphQL query (see ReadOnlyQueriesPlugin).
+  // A statement outside a Prisma transaction: in the operation's shared transaction when there is one (a GraphQL
+  // query), otherwise with its settings in one round trip of its own (a mutation's statements, operations).
   override async query(...args: unknown[]): Promise<any> {
     const [config, values] = args as QueryArgs;
-    const statement: QueryConfig = typeof config === 'string' ? { text: config, values } : values === undefined ? config : { ...config, values };
-    return this.send(statement, TenantContext.current()?.readOnly === true);
+    const shared = TenantContext.current()?.operationTransaction;
+    if (shared?.joins(this)) return shared.run(this, (client) => client.query(config as QueryConfig, values));
+    return this.send(typeof config === 'string' ? { text: config, values } : values === undefined ? config : { ...config, values });
   }
 
-  /**
-   * Role and status of a user of this tenant, read as the tenant's role: what the JWT guard checks on every request.
-   */
-  async userAuthState(userId: string): Promise<{ role: string; status: string } | null> {
-    const { rows } = await this.send(
-      { text: `SELECT role::text AS role, status::text AS status FROM ${quoteIdentifier(this.scope.schema)}."User" WHERE id = $1`, values: [userId] },
-      true,
-    );
-    return (rows[0] as { role: string; status: string } | undefined) ?? null;
-  }
-
-  private async send(statement: QueryConfig, readOnly: boolean): Promise<QueryResult> {
+  private async send(statement: QueryConfig): Promise<QueryResult> {
     for (let attempt = 1; ; attempt++) {
       const { client, done } = await this.borrow();
-      const scoped = new ScopedStatement(this.settingsOf(this.scope.statementTimeoutMs(), readOnly), statement);
+      const scoped = new ScopedStatement(this.settingsOf(this.scope.statementTimeoutMs()), statement);
       try {
         client.query(scoped as unknown as QueryConfig);
         const result = await scoped.result;
@@ -103,6 +87,45 @@ export class TenantScopedPool extends Pool {
         throw error;
       }
     }
+  }
+
+  /** Borrows a connection and opens a transaction of this tenant on it; the caller ends it and calls `done`. */
+  opensSameAs(other: ScopedTransactionOpener): boolean {
+    return (
+      other instanceof TenantScopedPool &&
+      other.shared === this.shared &&
+      other.scope.role === this.scope.role &&
+      other.scope.schema === this.scope.schema
+    );
+  }
+
+  async begin(readOnly: boolean, alsoRun?: string): Promise<ScopedConnection & { ran?: QueryResult }> {
+    for (let attempt = 1; ; attempt++) {
+      const connection = await this.borrow();
+      try {
+        const results = await this.open(connection.client, (text) => connection.client.query(text), readOnly, alsoRun);
+        return alsoRun === undefined ? connection : { ...connection, ran: lastSelect(results) };
+      } catch (error) {
+        // Released with the error: the backend is closed, never reused.
+        connection.done(error as Error);
+        if (attempt === 1 && isSetRoleRefusal(error)) continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * Role and status of a user of this tenant, read as the tenant's role: what the JWT guard checks on every request.
+   * In a query's shared transaction, plain text (the id a literal) that travels with the transaction's opening, which
+   * it is; otherwise a statement of its own, one round trip.
+   */
+  async userAuthState(userId: string): Promise<{ role: string; status: string } | null> {
+    const table = `${quoteIdentifier(this.scope.schema)}."User"`;
+    const shared = TenantContext.current()?.operationTransaction;
+    const result = shared?.joins(this)
+      ? await shared.query(this, `SELECT role::text AS role, status::text AS status FROM ${table} WHERE id = ${escapeLiteral(userId)}`)
+      : await this.send({ text: `SELECT role::text AS role, status::text AS status FROM ${table} WHERE id = $1`, values: [userId] });
+    return (result.rows[0] as { role: string; status: string } | undefined) ?? null;
   }
 
   // A Prisma transaction: its BEGIN becomes the preamble; any statement outside BEGIN … COMMIT/ROLLBACK is refused.
@@ -152,9 +175,10 @@ export class TenantScopedPool extends Pool {
   // a loop beside them: 0 refused). A new transaction on the same backend was refused again, so whatever is stale
   // lives in that backend: the opening reports what the backend sees, and the caller retries once on another
   // connection, the refused one being closed. A real denial is refused again there and surfaces.
-  private async open<T>(client: PoolClient, send: (preamble: string) => Promise<T>): Promise<T> {
+  private async open<T>(client: PoolClient, send: (preamble: string) => Promise<T>, readOnly = false, alsoRun?: string): Promise<T> {
+    const text = alsoRun === undefined ? this.preamble(readOnly) : `${this.preamble(readOnly)}; ${alsoRun}`;
     try {
-      return await send(this.preamble());
+      return await send(text);
     } catch (error) {
       if (!isSetRoleRefusal(error)) throw error;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -211,4 +235,12 @@ export class TenantScopedPool extends Pool {
 function isSetRoleRefusal(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: string; message?: string };
   return code === '42501' && message?.startsWith('permission denied to set role') === true;
+}
+
+// A multi-statement text answers one result per statement; the SELECT's is the one asked for.
+function lastSelect(results: unknown): QueryResult {
+  const all = (Array.isArray(results) ? results : [results]) as QueryResult[];
+  const select = [...all].reverse().find((result) => result.command === 'SELECT');
+  if (!select) throw new Error('The statement sent with the transaction opening answered no rows');
+  return select;
 }
