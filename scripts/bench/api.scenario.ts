@@ -4,7 +4,7 @@ import { Client, Pool } from 'pg';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
 import { join } from 'node:path';
 import { runInProcess, runLoad, sequentialClient, zipfSampler } from './load';
-import { measureTargets, usageCells, usageNote, USAGE_COLUMNS, type MeasuredRun, type Target } from './measured-targets';
+import { logMeasuring, measureTargets, warmUp, usageCells, usageNote, USAGE_COLUMNS, type MeasuredRun, type Target } from './measured-targets';
 import { prismaAlone } from './prisma-baseline';
 import { projectsPage } from './projects-sql';
 import { fixed, log, round, table } from './report';
@@ -96,15 +96,8 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
     await touchTenants(tenantry, fixture, options.cacheSize);
     if (compared) await touchTenants(compared, fixture, options.cacheSize);
     for (const schema of schemas.slice(0, options.cacheSize)) await prisma.page(schema);
-    for (const [name, { load }] of Object.entries(loads)) {
-      const warm = await load(Math.min(options.durationMs / 2, 3000));
-      if (warm.latencies.length === 0) throw new Error(`every warm-up request to ${name} failed`);
-    }
-
-    log(
-      `P1: measuring ${options.durationMs / 1000} s each in ${options.rounds} interleaved rounds, ${options.connections} connections, ` +
-        `pool ${options.pool}, ${fixture.tenants.length} tenants (Zipf ${options.zipf})`,
-    );
+    await warmUp(loads, options, 'request');
+    logMeasuring('P1', options, fixture.tenants.length);
     const results = (await measureTargets(sampler, loads, options, (n) => log(`  round ${n}/${options.rounds}`))) as ApiResult['results'];
     for (const [key, name] of rowsOf(results)) log(`  ${name}: ${results[key]!.rps.toFixed(0)} req/s`);
     const t = results.tenantry.rps;

@@ -2,8 +2,9 @@
 // CPU of its PostgreSQL backends, and its backends' wakeups (round trips). P1 and `writes` share it.
 import type { Client } from 'pg';
 import { addUsage, measuredUsage, NO_USAGE, type Usage } from './backend-usage';
+import type { BenchOptions } from './fixture';
 import { interleaved, type LoadResult, type Sample } from './load';
-import { fixed, round } from './report';
+import { fixed, log, round } from './report';
 
 /** What answers a target (its process, and through it its backends) and a load of it lasting `ms`. */
 export interface Target {
@@ -18,6 +19,22 @@ export interface MeasuredRun extends LoadResult {
 }
 
 /** Measures every target for `durationMs` in `rounds` interleaved windows; `sampler` finds the backends and is not counted. */
+/** A short load on each target, so measuring starts warm; throws if a target answers nothing but errors. */
+export async function warmUp(targets: Record<string, Target>, options: BenchOptions, what: string): Promise<void> {
+  for (const [name, { load }] of Object.entries(targets)) {
+    const warm = await load(Math.min(options.durationMs / 2, 3000));
+    if (warm.latencies.length === 0) throw new Error(`every warm-up ${what} to ${name} failed`);
+  }
+}
+
+/** Logs what is about to be measured: `label: measuring … interleaved rounds …`. */
+export function logMeasuring(label: string, options: BenchOptions, tenants: number): void {
+  log(
+    `${label}: measuring ${options.durationMs / 1000} s each in ${options.rounds} interleaved rounds, ${options.connections} connections, ` +
+      `pool ${options.pool}, ${tenants} tenants (Zipf ${options.zipf})`,
+  );
+}
+
 export async function measureTargets<K extends string>(
   sampler: Client,
   targets: Record<K, Target>,

@@ -5,7 +5,7 @@ import { Client, Pool } from 'pg';
 import { touchTenants } from './api.scenario';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
 import { runInProcess, runLoad, zipfSampler } from './load';
-import { measureTargets, usageCells, usageNote, USAGE_COLUMNS, type MeasuredRun, type Target } from './measured-targets';
+import { logMeasuring, measureTargets, warmUp, usageCells, usageNote, USAGE_COLUMNS, type MeasuredRun, type Target } from './measured-targets';
 import { updateDescription } from './projects-sql';
 import { fixed, log, round, table } from './report';
 import { checkUpdateProject, nextWrite, tenantHeaders, updateProjectBody } from './requests';
@@ -64,15 +64,8 @@ export async function writesScenario(fixture: Fixture, options: BenchOptions): P
 
     log('writes: warming up (the hot tenants first, then each target under load)…');
     for (const server of servers) await touchTenants(server, fixture, options.cacheSize);
-    for (const [name, { load }] of Object.entries(targets)) {
-      const warm = await load(Math.min(options.durationMs / 2, 3000));
-      if (warm.latencies.length === 0) throw new Error(`every warm-up write to ${name} failed`);
-    }
-
-    log(
-      `writes: measuring ${options.durationMs / 1000} s each in ${options.rounds} interleaved rounds, ${options.connections} connections, ` +
-        `pool ${options.pool}, ${fixture.tenants.length} tenants (Zipf ${options.zipf})`,
-    );
+    await warmUp(targets, options, 'write');
+    logMeasuring('writes', options, fixture.tenants.length);
     const results = (await measureTargets(sampler, targets, options, (n) => log(`  round ${n}/${options.rounds}`))) as WritesResult['results'];
     for (const [key, name] of ROWS) if (results[key]) log(`  ${name}: ${results[key].rps.toFixed(0)} req/s`);
     const vsRawPg = (run: MeasuredRun) => round(run.rps / results.rawPg.rps, 3);
