@@ -1,6 +1,6 @@
 // `npm run bench -- [api] [writes] [tenants] [memory] [flood] [fleet] [--tenants N] [--duration S] [--rounds R] [--connections C] [--zipf s]
 //   [--pool P] [--cache K] [--memory-clients M] [--concurrency 1,2,4,8] [--cpu-prof DIR] [--compare DIST] [--json]` — no scenario means all.
-// --cpu-prof writes a V8 CPU profile of the Tenantry process of P1, R3, P3 and both of P2's loads to DIR when it stops; --compare DIST adds another
+// --cpu-prof writes a V8 CPU profile of the Tenantry process of P1 (and of P1's Nest + Prisma baseline), R3, P3 and both of P2's loads to DIR when it stops; --compare DIST adds another
 // build's Tenantry (e.g. main's dist/) to P1's, writes' and P2's interleaved rounds, and request for request to P3.
 // One fresh database per run with N provisioned tenants; every figure is compared with a baseline measured in the
 // same run. Tables (or one JSON object with --json) on stdout, progress on stderr.

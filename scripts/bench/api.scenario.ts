@@ -13,8 +13,8 @@ import { SCRIPTS, startServer, type Server } from './servers';
 
 export interface ApiResult {
   scenario: 'P1 projects(first: 20) with owners';
-  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'tenantry', MeasuredRun> & { compared?: MeasuredRun };
-  ratios: { tenantryVsRawPg: number; tenantryVsBareApollo: number; tenantryVsNodeHttp: number; tenantryVsPrisma: number };
+  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'nestPrisma' | 'tenantry', MeasuredRun> & { compared?: MeasuredRun };
+  ratios: { tenantryVsRawPg: number; tenantryVsBareApollo: number; tenantryVsNodeHttp: number; tenantryVsPrisma: number; tenantryVsNestPrisma: number };
 }
 
 const ROWS = [
@@ -22,6 +22,7 @@ const ROWS = [
   ['nodeHttp', '(b) node:http + pg'],
   ['bareApollo', '(c) bare Apollo Server + pg'],
   ['prisma', '(d) Prisma alone, in-process'],
+  ['nestPrisma', '(g) Nest + Apollo + Prisma, no tenancy or auth'],
   ['tenantry', '(e) Tenantry'],
 ] as const;
 
@@ -75,6 +76,9 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
     const apollo = await startServer('bare Apollo', SCRIPTS.apollo, env);
     servers.push(apollo);
     const profile = options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [];
+    // Profiled too: Tenantry's profile minus this one is what tenancy and authentication cost.
+    const nestPrisma = await startServer('Nest + Prisma baseline', SCRIPTS.nestPrisma, env, profile);
+    servers.push(nestPrisma);
     const tenantry = await startServer('Tenantry', SCRIPTS.tenantry, env, profile);
     servers.push(tenantry);
     const inProcess = (work: () => Promise<unknown>) => (durationMs: number) => runInProcess({ connections: options.connections, durationMs }, work);
@@ -88,6 +92,7 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
       prisma: { pid: process.pid, load: inProcess(() => prisma.page(schemas[pick()])) },
       nodeHttp: { pid: nodeHttp.pid, load: (ms: number) => loadServer(nodeHttp, fixture, pick, options, ms, false) },
       bareApollo: { pid: apollo.pid, load: (ms: number) => loadServer(apollo, fixture, pick, options, ms, false) },
+      nestPrisma: { pid: nestPrisma.pid, load: (ms: number) => loadServer(nestPrisma, fixture, pick, options, ms, false) },
       tenantry: { pid: tenantry.pid, load: (ms: number) => loadServer(tenantry, fixture, pick, options, ms) },
       ...(compared && { compared: { pid: compared.pid, load: (ms: number) => loadServer(compared, fixture, pick, options, ms) } }),
     };
@@ -109,6 +114,7 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
         tenantryVsBareApollo: round(t / results.bareApollo.rps, 3),
         tenantryVsNodeHttp: round(t / results.nodeHttp.rps, 3),
         tenantryVsPrisma: round(t / results.prisma.rps, 3),
+        tenantryVsNestPrisma: round(t / results.nestPrisma.rps, 3),
       },
     };
   } finally {
@@ -137,5 +143,6 @@ export function apiTable(result: ApiResult): string {
   return [
     table(['target', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', '÷ raw pg:', '÷ bare Apollo:', ...USAGE_COLUMNS], rows),
     usageNote('targets (a) and (d)'),
+    `Tenantry ÷ (g): ${fixed(result.ratios.tenantryVsNestPrisma)} — what tenancy and authentication cost over the same stack (Nest, Apollo, Express, Prisma).`,
   ].join('\n\n');
 }

@@ -20,13 +20,13 @@ export function prismaAlone(url: string, options: { pool: number; cacheSize: num
     return client;
   };
   return {
-    page: (schema: string) => {
+    page: (schema: string, take = 21) => {
       const client = clientFor(schema);
       return Promise.all([
         client.project.findMany({
           select: { id: true, name: true, description: true, ownerId: true, createdAt: true, owner: { select: { id: true, email: true } } },
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-          take: 21,
+          take,
         }),
         client.project.count(),
       ]);

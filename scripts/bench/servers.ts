@@ -15,6 +15,7 @@ export interface Server {
 export const SCRIPTS = {
   tenantry: join(__dirname, '../../src/main.js'),
   apollo: join(__dirname, 'apollo-baseline.js'),
+  nestPrisma: join(__dirname, 'nest-prisma-baseline.js'),
   nodeHttp: join(__dirname, 'node-http-baseline.js'),
 };
 
