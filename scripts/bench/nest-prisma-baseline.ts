@@ -58,7 +58,7 @@ class ProjectsResolver {
     const [rows, totalCount] = await prisma.page(schemaOfRequest(req.headers), size + 1);
     const edges = rows.slice(0, size).map((row) => ({
       cursor: Buffer.from(JSON.stringify([row.createdAt.toISOString(), row.id])).toString('base64url'),
-      node: { ...row, owner: row.owner },
+      node: row,
     }));
     return { edges, totalCount, pageInfo: { hasNextPage: rows.length > size, endCursor: edges.at(-1)?.cursor ?? null } };
   }

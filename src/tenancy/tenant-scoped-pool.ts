@@ -120,11 +120,11 @@ export class TenantScopedPool extends Pool {
    * it is; otherwise a statement of its own, one round trip.
    */
   async userAuthState(userId: string): Promise<{ role: string; status: string } | null> {
-    const table = `${quoteIdentifier(this.scope.schema)}."User"`;
+    const select = `SELECT role::text AS role, status::text AS status FROM ${quoteIdentifier(this.scope.schema)}."User" WHERE id =`;
     const shared = TenantContext.current()?.operationTransaction;
     const result = shared?.joins(this)
-      ? await shared.query(this, `SELECT role::text AS role, status::text AS status FROM ${table} WHERE id = ${escapeLiteral(userId)}`)
-      : await this.send({ text: `SELECT role::text AS role, status::text AS status FROM ${table} WHERE id = $1`, values: [userId] });
+      ? await shared.query(this, `${select} ${escapeLiteral(userId)}`)
+      : await this.send({ text: `${select} $1`, values: [userId] });
     return (result.rows[0] as { role: string; status: string } | undefined) ?? null;
   }
 
