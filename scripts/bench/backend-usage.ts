@@ -46,6 +46,19 @@ export async function backendsOf(sampler: Client, pid: number): Promise<number[]
   return rows.filter((r) => ports.has(r.port)).map((r) => r.pid);
 }
 
+/** Private memory (RssAnon, MB) of the backends of `pid`: what their catalog caches and plans hold. */
+export async function backendMemoryMb(sampler: Client, pid: number): Promise<number> {
+  let kb = 0;
+  for (const backend of await backendsOf(sampler, pid)) {
+    try {
+      kb += Number(/^RssAnon:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${backend}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return kb / 1024;
+}
+
 async function backendCounters(sampler: Client, pid: number): Promise<Map<number, { cpu: number; wakeups: number }>> {
   const counters = new Map<number, { cpu: number; wakeups: number }>();
   for (const backend of await backendsOf(sampler, pid)) {

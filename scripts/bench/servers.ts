@@ -69,8 +69,11 @@ export async function scrapeMetrics(port: number, token: string): Promise<Map<st
   if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
   const metrics = new Map<string, number>();
   for (const line of (await res.text()).split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{[^}]*\})? (\S+)$/.exec(line);
-    if (match) metrics.set(match[1], (metrics.get(match[1]) ?? 0) + Number(match[2]));
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!match) continue;
+    // By name, all series summed; and each labelled series by name and labels.
+    metrics.set(match[1], (metrics.get(match[1]) ?? 0) + Number(match[3]));
+    if (match[2]) metrics.set(match[1] + match[2], Number(match[3]));
   }
   return metrics;
 }

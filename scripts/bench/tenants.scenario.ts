@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { loadServer, touchTenants } from './api.scenario';
-import { measuredUsage, tcpLocalPorts } from './backend-usage';
+import { backendMemoryMb, measuredUsage, tcpLocalPorts } from './backend-usage';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
 import { interleaved, zipfSampler, type LoadResult } from './load';
 import { fixed, log, round, table } from './report';
@@ -19,6 +19,10 @@ export interface TenantsRun extends LoadResult {
   evictionsPerSecond: number;
   /** Tenant lookups that went past the in-process registry cache (to Redis or the control plane). */
   registryMissesPerSecond: number;
+  /** Share of the tenants' connections whose backend had not served that tenant before (AffinityPool); null for a build without. */
+  coldConnectionShare: number | null;
+  /** Private memory of this process's PostgreSQL backends after the run: catalog caches grow per schema touched. */
+  postgresMemoryMb: number;
   clientsCached: number;
   /** CPU time of the API process, and of its PostgreSQL backends, per request during its measuring windows. */
   apiCpuMsPerRequest: number;
@@ -102,7 +106,9 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
     await samples;
     const run = async (key: Key): Promise<TenantsRun> => {
       const after = await scrapeMetrics(server(key).port, fixture.adminToken);
-      const [hits, misses, evictions, registryMisses] = CACHE_METRICS.map((name) => (after.get(name) ?? 0) - (before.get(key)!.get(name) ?? 0));
+      const delta = (name: string) => (after.get(name) ?? 0) - (before.get(key)!.get(name) ?? 0);
+      const [hits, misses, evictions, registryMisses] = CACHE_METRICS.map(delta);
+      const [home, warm, cold] = ['home', 'warm', 'cold'].map((c) => delta(`tenantry_pg_pool_acquisitions_total{database="primary",connection="${c}"}`));
       log(`  ${server(key).name}: ${results[key].rps.toFixed(0)} req/s, ${peaks[key]} backends at most, ${hits} hits, ${misses} misses, ${evictions} evictions`);
       return {
         ...results[key],
@@ -111,6 +117,8 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
         cacheHitRatio: round(hits / Math.max(1, hits + misses), 4),
         evictionsPerSecond: round(evictions / (options.durationMs / 1000), 1),
         registryMissesPerSecond: round(registryMisses / (options.durationMs / 1000), 1),
+        coldConnectionShare: after.has('tenantry_pg_pool_acquisitions_total') ? round(cold / Math.max(1, home + warm + cold), 4) : null,
+        postgresMemoryMb: round(await backendMemoryMb(sampler, server(key).pid), 1),
         clientsCached: after.get('tenantry_tenant_clients_cached') ?? 0,
         apiCpuMsPerRequest: round((cpu[key].api * 1000) / Math.max(1, results[key].requests), 2),
         postgresCpuMsPerRequest: round((cpu[key].postgres * 1000) / Math.max(1, results[key].requests), 2),
@@ -142,13 +150,15 @@ export function tenantsTable(result: TenantsResult): string {
     fixed(r.evictionsPerSecond, 1),
     fixed(r.registryMissesPerSecond, 1),
     r.clientsCached,
+    r.coldConnectionShare === null ? '—' : fixed(r.coldConnectionShare * 100, 1),
+    fixed(r.postgresMemoryMb, 0),
     fixed(r.apiCpuMsPerRequest),
     fixed(r.postgresCpuMsPerRequest),
   ];
   const builds = result.compared ? [['', result], [' (--compare build)', result.compared]] as const : [['', result]] as const;
   return [
     table(
-      ['load', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', 'peak PG connections:', 'client cache hit %:', 'evictions/s:', 'registry misses/s:', 'clients cached:', 'API CPU ms/req:', 'PG CPU ms/req:'],
+      ['load', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', 'peak PG connections:', 'client cache hit %:', 'evictions/s:', 'registry misses/s:', 'clients cached:', 'cold connections %:', 'PG backends MB:', 'API CPU ms/req:', 'PG CPU ms/req:'],
       builds.flatMap(([name, r]) => [row(`1 tenant${name}`, r.oneTenant), row(`${r.allTenants.tenants} tenants, Zipf, cache ${r.cacheSize}${name}`, r.allTenants)]),
     ),
     ...builds.map(

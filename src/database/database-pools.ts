@@ -3,6 +3,7 @@ import { Pool } from 'pg';
 import { PRIMARY_DATABASE, type AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { badUserInput } from '../graphql/app-error';
+import { AffinityPool } from './affinity-pool';
 import { runtimeUrlFor } from './database-roles';
 import { ADMIN_APPLICATION_NAME, APPLICATION_NAME, SHARED_POOL, TENANT_POOL } from './database-tokens';
 
@@ -58,7 +59,11 @@ export class DatabasePools implements OnApplicationShutdown {
   runtime(name: string): Pool {
     // As the primary's request pool (DatabaseModule): no parallel plans, so one tenant's scan cannot take every core.
     const options = `-c max_parallel_workers_per_gather=${this.config.pgParallelWorkersPerQuery}`;
-    return this.open(this.runtimes, name, () => runtimeUrlFor(this.config, this.urlOf(name)), APPLICATION_NAME, options, REQUEST_POOL_IDLE_MS);
+    const existing = this.runtimes.get(name);
+    if (existing) return existing;
+    const pool = newRequestPool(runtimeUrlFor(this.config, this.urlOf(name)), this.config.pgPoolMax, options);
+    this.runtimes.set(name, pool);
+    return pool;
   }
 
   /** The request pools opened so far, by database name (the primary's always). */
@@ -74,10 +79,10 @@ export class DatabasePools implements OnApplicationShutdown {
     await Promise.all(opened.map((pool) => pool.end().catch(() => undefined)));
   }
 
-  private open(pools: Map<string, Pool>, name: string, url: () => string, applicationName: string, options?: string, idleMs?: number): Pool {
+  private open(pools: Map<string, Pool>, name: string, url: () => string, applicationName: string): Pool {
     const existing = pools.get(name);
     if (existing) return existing;
-    const pool = newPool(url(), applicationName, this.config.pgPoolMax, options, idleMs);
+    const pool = newPool(url(), applicationName, this.config.pgPoolMax);
     pools.set(name, pool);
     return pool;
   }
@@ -92,7 +97,16 @@ export const REQUEST_POOL_IDLE_MS = 60_000;
 
 /** A bounded pool whose idle connections dying (a database restart) does not crash the process: the pool replaces them. */
 export function newPool(connectionString: string, applicationName: string, max: number, options?: string, idleMs = 10_000): Pool {
-  const pool = new Pool({ connectionString, max, application_name: applicationName, options, connectionTimeoutMillis: 10_000, idleTimeoutMillis: idleMs });
+  return quiet(new Pool({ connectionString, max, application_name: applicationName, options, connectionTimeoutMillis: 10_000, idleTimeoutMillis: idleMs }));
+}
+
+/** A database's request pool: as newPool, and each tenant's statements go to its home connection when it is free. */
+export function newRequestPool(connectionString: string, max: number, options: string): AffinityPool {
+  const config = { connectionString, max, application_name: APPLICATION_NAME, options, connectionTimeoutMillis: 10_000, idleTimeoutMillis: REQUEST_POOL_IDLE_MS };
+  return quiet(new AffinityPool(config));
+}
+
+function quiet<T extends Pool>(pool: T): T {
   pool.on('error', () => undefined);
   return pool;
 }

@@ -3,11 +3,10 @@ import { Pool } from 'pg';
 import { Redis } from 'ioredis';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { DatabasePools, newPool, REQUEST_POOL_IDLE_MS } from './database-pools';
+import { DatabasePools, newPool, newRequestPool } from './database-pools';
 import { controlPlaneDatabaseUrl, runtimeDatabaseUrl } from './database-roles';
 import {
   ADMIN_APPLICATION_NAME,
-  APPLICATION_NAME,
   CONTROL_PLANE_APPLICATION_NAME,
   CONTROL_PLANE_POOL,
   REDIS,
@@ -33,7 +32,7 @@ import {
       useFactory: (config: AppConfig) => {
         // A parallel plan puts one statement on several cores: one tenant's scan would starve everyone else's.
         const options = `-c max_parallel_workers_per_gather=${config.pgParallelWorkersPerQuery}`;
-        return newPool(runtimeDatabaseUrl(config), APPLICATION_NAME, config.pgPoolMax, options, REQUEST_POOL_IDLE_MS);
+        return newRequestPool(runtimeDatabaseUrl(config), config.pgPoolMax, options);
       },
     },
     {

@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { MigrationLedgerRepository } from '../control-plane/migration-ledger.repository';
 import { TenantRegistry } from '../control-plane/tenant-registry.service';
 import { DatabasePools } from '../database/database-pools';
+import { AffinityPool } from '../database/affinity-pool';
 import { RateLimiter } from '../graphql/rate-limit.service';
 import { FleetMigrator } from '../tenancy/fleet-migrator.service';
 import { loadMigrations } from '../tenancy/migration-runner';
@@ -139,6 +140,19 @@ export class MetricsService {
     poolGauge('tenantry_pg_pool_size', 'Connections open in the request pool of each database', (pool) => pool.totalCount);
     poolGauge('tenantry_pg_pool_idle', 'Idle connections in the request pool of each database', (pool) => pool.idleCount);
     poolGauge('tenantry_pg_pool_waiting', 'Queries waiting for a connection of the request pool of each database', (pool) => pool.waitingCount);
+    new Counter({
+      name: 'tenantry_pg_pool_acquisitions_total',
+      help: "Connections taken for a tenant from the request pool of each database: its home connection, another that served it before (warm), or one whose backend had not (cold: it loads the tenant's catalog)",
+      labelNames: ['database', 'connection'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [database, pool] of pools.openedRuntimes()) {
+          if (!(pool instanceof AffinityPool)) continue;
+          for (const connection of ['home', 'warm', 'cold'] as const) this.inc({ database, connection }, pool.stats[connection]);
+        }
+      },
+    });
     gauge('tenantry_tenant_connection_waiting', 'Statements waiting for a connection slot of their own tenant (at its cap)', () => connections.limiter.stats().waiting);
     total('tenantry_tenant_busy_total', 'Statements refused with TENANT_BUSY: they waited for a slot of their tenant longer than its plan lets one run', () => connections.limiter.rejected);
     gauge('tenantry_tenants_heavy', 'Tenants held to TENANT_MAX_HEAVY_CONNECTIONS because their statements hold connections long', () => connections.limiter.stats().heavyTenants);

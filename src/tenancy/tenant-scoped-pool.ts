@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DatabaseError, escapeLiteral, Pool, type PoolClient, type QueryConfig, type QueryResult } from 'pg';
+import { AffinityPool } from '../database/affinity-pool';
 import { ScopedStatement, type StatementSettings } from './scoped-statement';
 import { quoteIdentifier } from './tenant-id.util';
 import type { ScopedConnection, ScopedTransactionOpener } from './operation-transaction';
@@ -208,7 +209,8 @@ export class TenantScopedPool extends Pool {
     const free = await this.limiter.acquire(this.scope.tenantId);
     let client: PoolClient;
     try {
-      client = await this.shared.connect();
+      // The request pool sends a tenant to its home connection, whose backend has its schema's catalog cached.
+      client = await (this.shared instanceof AffinityPool ? this.shared.connectFor(this.scope.tenantId) : this.shared.connect());
       free.connected();
     } catch (error) {
       free();
