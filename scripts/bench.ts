@@ -1,4 +1,4 @@
-// `npm run bench -- [api] [writes] [tenants] [memory] [flood] [fleet] [--tenants N] [--duration S] [--rounds R] [--connections C] [--zipf s]
+// `npm run bench -- [api] [writes] [tenants] [catalog] [memory] [flood] [fleet] [--tenants N] [--duration S] [--rounds R] [--connections C] [--zipf s]
 //   [--pool P] [--cache K] [--memory-clients M] [--concurrency 1,2,4,8] [--cpu-prof DIR] [--compare DIST] [--json]` — no scenario means all.
 // --cpu-prof writes a V8 CPU profile of the Tenantry process of P1 (and of P1's Nest + Prisma baseline), R3, P3 and both of P2's loads to DIR when it stops; --compare DIST adds another
 // build's Tenantry (e.g. main's dist/) to P1's, writes' and P2's interleaved rounds, and request for request to P3.
@@ -13,12 +13,13 @@ import { fleetScenario, fleetTables } from './bench/fleet.scenario';
 import { writesScenario, writesTable } from './bench/writes.scenario';
 import { floodScenario, floodTable } from './bench/flood.scenario';
 import { tenantsScenario, tenantsTable } from './bench/tenants.scenario';
+import { catalogScenario, catalogTable } from './bench/catalog.scenario';
 import { memoryScenario, memoryTables } from './bench/memory.scenario';
 import { adminQuery, createFixture, dropFixture, type BenchOptions, type Fixture } from './bench/fixture';
 import { describeMachine, log, machineLine, round } from './bench/report';
 import { parse, UsageError } from './cli.util';
 
-const SCENARIOS = ['api', 'writes', 'tenants', 'memory', 'flood', 'fleet'] as const;
+const SCENARIOS = ['api', 'writes', 'tenants', 'catalog', 'memory', 'flood', 'fleet'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Outcome {
@@ -38,6 +39,10 @@ const RUNNERS: Record<Scenario, (fixture: Fixture, options: BenchOptions) => Pro
   tenants: async (fixture, options) => {
     const result = await tenantsScenario(fixture, options);
     return { json: result, markdown: `### P2 \`tenants\`: ${result.allTenants.tenants} tenants vs 1\n\n${tenantsTable(result)}` };
+  },
+  catalog: async (fixture, options) => {
+    const result = await catalogScenario(fixture, options);
+    return { json: result, markdown: `### \`catalog\`: what a backend pays per tenant schema it serves (${result.tenants} schemas)\n\n${catalogTable(result)}` };
   },
   memory: async (fixture, options) => {
     const result = await memoryScenario(fixture, options);
