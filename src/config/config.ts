@@ -43,6 +43,8 @@ export interface AppConfig {
     previous?: { secret: string; until: Date };
   };
   pgPoolMax: number;
+  /** Each pooled connection is replaced after this long (0: never), so no backend's catalog cache outgrows it. */
+  pgPoolMaxLifetimeSeconds: number;
   /** Proxies in front of the API whose X-Forwarded-For is believed (Express `trust proxy`); 0 = the socket's peer. */
   trustProxyHops: number;
   tenantClientCacheSize: number;
@@ -219,6 +221,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       previous,
     },
     pgPoolMax,
+    pgPoolMaxLifetimeSeconds: int('PG_POOL_MAX_LIFETIME_SECONDS', 3600, 0, 86_400 * 7),
     trustProxyHops: int('TRUST_PROXY', 0, 0, 10),
     tenantClientCacheSize: int('TENANT_CLIENT_CACHE_SIZE', 100, 1, 100_000),
     tenantCacheTtlMs: int('TENANT_CACHE_TTL_MS', 5000, 0, 3_600_000),

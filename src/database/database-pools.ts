@@ -61,7 +61,7 @@ export class DatabasePools implements OnApplicationShutdown {
     const options = `-c max_parallel_workers_per_gather=${this.config.pgParallelWorkersPerQuery}`;
     const existing = this.runtimes.get(name);
     if (existing) return existing;
-    const pool = newRequestPool(runtimeUrlFor(this.config, this.urlOf(name)), this.config.pgPoolMax, options);
+    const pool = newRequestPool(runtimeUrlFor(this.config, this.urlOf(name)), this.config, options);
     this.runtimes.set(name, pool);
     return pool;
   }
@@ -82,7 +82,7 @@ export class DatabasePools implements OnApplicationShutdown {
   private open(pools: Map<string, Pool>, name: string, url: () => string, applicationName: string): Pool {
     const existing = pools.get(name);
     if (existing) return existing;
-    const pool = newPool(url(), applicationName, this.config.pgPoolMax);
+    const pool = newPool(url(), applicationName, this.config);
     pools.set(name, pool);
     return pool;
   }
@@ -95,15 +95,33 @@ export class DatabasePools implements OnApplicationShutdown {
  */
 export const REQUEST_POOL_IDLE_MS = 60_000;
 
-/** A bounded pool whose idle connections dying (a database restart) does not crash the process: the pool replaces them. */
-export function newPool(connectionString: string, applicationName: string, max: number, options?: string, idleMs = 10_000): Pool {
-  return quiet(new Pool({ connectionString, max, application_name: applicationName, options, connectionTimeoutMillis: 10_000, idleTimeoutMillis: idleMs }));
+/** How many connections a pool holds at most, and how long one lives (PG_POOL_MAX, PG_POOL_MAX_LIFETIME_SECONDS). */
+export type PoolSizing = Pick<AppConfig, 'pgPoolMax' | 'pgPoolMaxLifetimeSeconds'>;
+
+/**
+ * A bounded pool whose idle connections dying (a database restart) does not crash the process: the pool replaces them.
+ * Each connection is replaced after its lifetime too: a backend keeps the catalog of every schema it has touched until
+ * it exits (~54 KB per tenant schema, `npm run bench -- catalog`), which would otherwise only grow.
+ */
+export function newPool(connectionString: string, applicationName: string, sizing: PoolSizing, options?: string, idleMs = 10_000): Pool {
+  return quiet(new Pool(poolConfig(connectionString, applicationName, sizing, options, idleMs)));
 }
 
-/** A database's request pool: as newPool, and each tenant's statements go to its home connection when it is free. */
-export function newRequestPool(connectionString: string, max: number, options: string): AffinityPool {
-  const config = { connectionString, max, application_name: APPLICATION_NAME, options, connectionTimeoutMillis: 10_000, idleTimeoutMillis: REQUEST_POOL_IDLE_MS };
-  return quiet(new AffinityPool(config));
+/** A database's request pool: as newPool, and each tenant's statements go to a connection that served it before. */
+export function newRequestPool(connectionString: string, sizing: PoolSizing, options: string): AffinityPool {
+  return quiet(new AffinityPool(poolConfig(connectionString, APPLICATION_NAME, sizing, options, REQUEST_POOL_IDLE_MS)));
+}
+
+function poolConfig(connectionString: string, applicationName: string, sizing: PoolSizing, options: string | undefined, idleMs: number) {
+  return {
+    connectionString,
+    max: sizing.pgPoolMax,
+    maxLifetimeSeconds: sizing.pgPoolMaxLifetimeSeconds,
+    application_name: applicationName,
+    options,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: idleMs,
+  };
 }
 
 function quiet<T extends Pool>(pool: T): T {

@@ -22,7 +22,7 @@ import {
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => {
         if (!config.databaseUrl) throw new Error('The database URL must be resolved before the app starts');
-        return newPool(config.databaseUrl, ADMIN_APPLICATION_NAME, config.pgPoolMax);
+        return newPool(config.databaseUrl, ADMIN_APPLICATION_NAME, config);
       },
     },
     {
@@ -32,7 +32,7 @@ import {
       useFactory: (config: AppConfig) => {
         // A parallel plan puts one statement on several cores: one tenant's scan would starve everyone else's.
         const options = `-c max_parallel_workers_per_gather=${config.pgParallelWorkersPerQuery}`;
-        return newRequestPool(runtimeDatabaseUrl(config), config.pgPoolMax, options);
+        return newRequestPool(runtimeDatabaseUrl(config), config, options);
       },
     },
     {
@@ -40,7 +40,7 @@ import {
       inject: [APP_CONFIG],
       // Lazy: its role is ensured when the control plane is migrated (ControlPlaneModule), before any registry query.
       useFactory: (config: AppConfig) => {
-        return newPool(controlPlaneDatabaseUrl(config), CONTROL_PLANE_APPLICATION_NAME, config.pgPoolMax);
+        return newPool(controlPlaneDatabaseUrl(config), CONTROL_PLANE_APPLICATION_NAME, config);
       },
     },
     DatabasePools,

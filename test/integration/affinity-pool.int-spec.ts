@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
 import { AffinityPool } from '../../src/database/affinity-pool';
+import { newRequestPool } from '../../src/database/database-pools';
 import { newDatabase, type TestDatabase } from '../factories/database';
 
 // The request pool's affinity over real connections: pg-pool's internals as they behave with pg.Client.
@@ -58,5 +59,29 @@ describe('AffinityPool against PostgreSQL', () => {
     expect(taken).toBe(60);
     expect(pool.totalCount).toBeLessThanOrEqual(MAX);
     expect(pool.waitingCount).toBe(0);
+  });
+});
+
+describe('newRequestPool', () => {
+  it('replaces a connection once it has lived PG_POOL_MAX_LIFETIME_SECONDS, so its backend (and catalog cache) goes', async () => {
+    const db = await newDatabase();
+    const pool = newRequestPool(db.url, { pgPoolMax: 2, pgPoolMaxLifetimeSeconds: 1 }, '-c max_parallel_workers_per_gather=0');
+    const backend = async () => {
+      const client = await pool.connectFor('acme');
+      try {
+        return (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+      } finally {
+        client.release();
+      }
+    };
+    try {
+      const first = await backend();
+      expect(await backend()).toBe(first);
+      await new Promise((resolve) => setTimeout(resolve, 1_300));
+      expect(await backend()).not.toBe(first);
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
   });
 });
