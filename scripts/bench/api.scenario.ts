@@ -13,8 +13,16 @@ import { SCRIPTS, startServer, type Server } from './servers';
 
 export interface ApiResult {
   scenario: 'P1 projects(first: 20) with owners';
-  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'nestPrisma' | 'tenantry', MeasuredRun> & { compared?: MeasuredRun };
-  ratios: { tenantryVsRawPg: number; tenantryVsBareApollo: number; tenantryVsNodeHttp: number; tenantryVsPrisma: number; tenantryVsNestPrisma: number };
+  results: Record<'rawPg' | 'nodeHttp' | 'bareApollo' | 'prisma' | 'nestPrisma' | 'nestPrismaFastify' | 'tenantry', MeasuredRun> & { compared?: MeasuredRun };
+  ratios: {
+    tenantryVsRawPg: number;
+    tenantryVsBareApollo: number;
+    tenantryVsNodeHttp: number;
+    tenantryVsPrisma: number;
+    tenantryVsNestPrisma: number;
+    /** (h) ÷ (g): the stack on Fastify over the stack on Express. */
+    fastifyVsExpress: number;
+  };
 }
 
 const ROWS = [
@@ -23,6 +31,7 @@ const ROWS = [
   ['bareApollo', '(c) bare Apollo Server + pg'],
   ['prisma', '(d) Prisma alone, in-process'],
   ['nestPrisma', '(g) Nest + Apollo + Prisma, no tenancy or auth'],
+  ['nestPrismaFastify', '(h) the same as (g) on Fastify'],
   ['tenantry', '(e) Tenantry'],
 ] as const;
 
@@ -79,6 +88,8 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
     // Profiled too: Tenantry's profile minus this one is what tenancy and authentication cost.
     const nestPrisma = await startServer('Nest + Prisma baseline', SCRIPTS.nestPrisma, env, profile);
     servers.push(nestPrisma);
+    const nestPrismaFastify = await startServer('Nest + Prisma baseline on Fastify', SCRIPTS.nestPrisma, { ...env, NEST_ADAPTER: 'fastify' });
+    servers.push(nestPrismaFastify);
     const tenantry = await startServer('Tenantry', SCRIPTS.tenantry, env, profile);
     servers.push(tenantry);
     const inProcess = (work: () => Promise<unknown>) => (durationMs: number) => runInProcess({ connections: options.connections, durationMs }, work);
@@ -93,6 +104,7 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
       nodeHttp: { pid: nodeHttp.pid, load: (ms: number) => loadServer(nodeHttp, fixture, pick, options, ms, false) },
       bareApollo: { pid: apollo.pid, load: (ms: number) => loadServer(apollo, fixture, pick, options, ms, false) },
       nestPrisma: { pid: nestPrisma.pid, load: (ms: number) => loadServer(nestPrisma, fixture, pick, options, ms, false) },
+      nestPrismaFastify: { pid: nestPrismaFastify.pid, load: (ms: number) => loadServer(nestPrismaFastify, fixture, pick, options, ms, false) },
       tenantry: { pid: tenantry.pid, load: (ms: number) => loadServer(tenantry, fixture, pick, options, ms) },
       ...(compared && { compared: { pid: compared.pid, load: (ms: number) => loadServer(compared, fixture, pick, options, ms) } }),
     };
@@ -115,6 +127,7 @@ export async function apiScenario(fixture: Fixture, options: BenchOptions): Prom
         tenantryVsNodeHttp: round(t / results.nodeHttp.rps, 3),
         tenantryVsPrisma: round(t / results.prisma.rps, 3),
         tenantryVsNestPrisma: round(t / results.nestPrisma.rps, 3),
+        fastifyVsExpress: round(results.nestPrismaFastify.rps / results.nestPrisma.rps, 3),
       },
     };
   } finally {
@@ -144,5 +157,6 @@ export function apiTable(result: ApiResult): string {
     table(['target', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', '÷ raw pg:', '÷ bare Apollo:', ...USAGE_COLUMNS], rows),
     usageNote('targets (a) and (d)'),
     `Tenantry ÷ (g): ${fixed(result.ratios.tenantryVsNestPrisma)} — what tenancy and authentication cost over the same stack (Nest, Apollo, Express, Prisma).`,
+    `(h) ÷ (g): ${fixed(result.ratios.fastifyVsExpress)} — what Nest's Fastify adapter instead of Express gains that stack (an upper bound for Tenantry, whose HTTP layer is Express's).`,
   ].join('\n\n');
 }
