@@ -53,17 +53,13 @@ export class DatabasePools implements OnApplicationShutdown {
   }
 
   owner(name: string): Pool {
-    return this.open(this.owners, name, () => this.urlOf(name), ADMIN_APPLICATION_NAME);
+    return this.open(this.owners, name, () => newPool(this.urlOf(name), ADMIN_APPLICATION_NAME, this.config));
   }
 
   runtime(name: string): Pool {
     // As the primary's request pool (DatabaseModule): no parallel plans, so one tenant's scan cannot take every core.
     const options = `-c max_parallel_workers_per_gather=${this.config.pgParallelWorkersPerQuery}`;
-    const existing = this.runtimes.get(name);
-    if (existing) return existing;
-    const pool = newRequestPool(runtimeUrlFor(this.config, this.urlOf(name)), this.config, options);
-    this.runtimes.set(name, pool);
-    return pool;
+    return this.open(this.runtimes, name, () => newRequestPool(runtimeUrlFor(this.config, this.urlOf(name)), this.config, options));
   }
 
   /** The request pools opened so far, by database name (the primary's always). */
@@ -79,10 +75,10 @@ export class DatabasePools implements OnApplicationShutdown {
     await Promise.all(opened.map((pool) => pool.end().catch(() => undefined)));
   }
 
-  private open(pools: Map<string, Pool>, name: string, url: () => string, applicationName: string): Pool {
+  private open(pools: Map<string, Pool>, name: string, create: () => Pool): Pool {
     const existing = pools.get(name);
     if (existing) return existing;
-    const pool = newPool(url(), applicationName, this.config);
+    const pool = create();
     pools.set(name, pool);
     return pool;
   }

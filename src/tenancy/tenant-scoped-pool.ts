@@ -209,7 +209,7 @@ export class TenantScopedPool extends Pool {
     const free = await this.limiter.acquire(this.scope.tenantId);
     let client: PoolClient;
     try {
-      // The request pool sends a tenant to its home connection, whose backend has its schema's catalog cached.
+      // The request pool prefers a connection whose backend has served this tenant: its catalog is cached there.
       client = await (this.shared instanceof AffinityPool ? this.shared.connectFor(this.scope.tenantId) : this.shared.connect());
       free.connected();
     } catch (error) {
