@@ -139,9 +139,14 @@ export class AffinityPool extends Pool {
     const client = idle[last].client;
     const slot = this.slots.get(client);
     const warm = this.warmKeys(client);
+    // A busy tenant queues many waiters in a row: one look per run of the same key.
+    let unsuited: string | undefined;
     for (let i = 0; i < Math.min(queue.length, WINDOW); i++) {
       const waiter = queue[i];
-      if (waiter.key !== undefined && (this.homeOf(waiter.key) === slot || warm.has(waiter.key))) return i === 0 ? undefined : [i, last];
+      if (waiter.key !== undefined && waiter.key !== unsuited) {
+        if (this.homeOf(waiter.key) === slot || warm.has(waiter.key)) return i === 0 ? undefined : [i, last];
+        unsuited = waiter.key;
+      }
       // Nobody overtakes a waiter passed over enough already.
       if ((waiter.overtaken ?? 0) >= MAX_OVERTAKEN) return undefined;
     }
