@@ -133,6 +133,10 @@ describe('observability: /metrics and structured logs', () => {
     expect(sample(text, 'tenantry_pg_pool_idle', { database: 'primary' })).toBeGreaterThanOrEqual(0);
     expect(sample(text, 'tenantry_pg_pool_waiting', { database: 'primary' })).toBe(0);
     expect(text.split('\n').filter((line) => line.startsWith('tenantry_pg_pool_size{'))).toHaveLength(1);
+    // Every connection a tenant took, by whether its backend had served that tenant before.
+    const taken = ['home', 'warm', 'cold'].map((connection) => sample(text, 'tenantry_pg_pool_acquisitions_total', { database: 'primary', connection }));
+    expect(taken).not.toContain(undefined);
+    expect(taken.reduce((sum, n) => sum! + n!, 0)).toBeGreaterThanOrEqual(5);
     expect(sample(text, 'tenantry_tenant_clients_cached')).toBeGreaterThanOrEqual(5);
     expect(sample(text, 'tenantry_tenant_client_cache_hits_total')).toBeGreaterThan(0);
     expect(sample(text, 'tenantry_tenant_client_cache_misses_total')).toBeGreaterThanOrEqual(5);
