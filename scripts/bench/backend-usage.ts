@@ -46,17 +46,22 @@ export async function backendsOf(sampler: Client, pid: number): Promise<number[]
   return rows.filter((r) => ports.has(r.port)).map((r) => r.pid);
 }
 
-/** Private memory (RssAnon, MB) of the backends of `pid`: what their catalog caches and plans hold. */
+/** Private memory (RssAnon, MB) of a process: for a backend, what its catalog caches and plans hold. */
+export function privateMemoryMb(pid: number): number {
+  return Number(/^RssAnon:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+}
+
+/** Private memory (MB) of the backends of `pid`, together. */
 export async function backendMemoryMb(sampler: Client, pid: number): Promise<number> {
-  let kb = 0;
+  let mb = 0;
   for (const backend of await backendsOf(sampler, pid)) {
     try {
-      kb += Number(/^RssAnon:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${backend}/status`, 'utf8'))?.[1] ?? 0);
+      mb += privateMemoryMb(backend);
     } catch {
       // exited meanwhile
     }
   }
-  return kb / 1024;
+  return mb;
 }
 
 async function backendCounters(sampler: Client, pid: number): Promise<Map<number, { cpu: number; wakeups: number }>> {

@@ -3,6 +3,7 @@
 // interleaved rounds. Samples pg_stat_activity during the run (the connection bound) and reads the LRU's counters
 // from each process's /metrics. `--compare DIR` adds another build's two processes to the same rounds.
 import { join } from 'node:path';
+import { PRIMARY_DATABASE } from '../../src/config/config';
 import { Client } from 'pg';
 import { loadServer, touchTenants } from './api.scenario';
 import { backendMemoryMb, measuredUsage, tcpLocalPorts } from './backend-usage';
@@ -108,7 +109,7 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
       const after = await scrapeMetrics(server(key).port, fixture.adminToken);
       const delta = (name: string) => (after.get(name) ?? 0) - (before.get(key)!.get(name) ?? 0);
       const [hits, misses, evictions, registryMisses] = CACHE_METRICS.map(delta);
-      const [home, warm, cold] = ['home', 'warm', 'cold'].map((c) => delta(`tenantry_pg_pool_acquisitions_total{database="primary",connection="${c}"}`));
+      const [home, warm, cold] = ['home', 'warm', 'cold'].map((c) => delta(`tenantry_pg_pool_acquisitions_total{database="${PRIMARY_DATABASE}",connection="${c}"}`));
       log(`  ${server(key).name}: ${results[key].rps.toFixed(0)} req/s, ${peaks[key]} backends at most, ${hits} hits, ${misses} misses, ${evictions} evictions`);
       return {
         ...results[key],
