@@ -8,6 +8,8 @@ export interface LoadResult {
   rps: number;
   p50: number;
   p99: number;
+  /** Throughput of each measuring window, in round order: how much the target moved within the run. */
+  windowRps: number[];
 }
 
 /** The raw outcome of one measurement window; summarize() merges windows of the same target. */
@@ -87,12 +89,26 @@ export function summarize(samples: Sample[]): LoadResult {
   const seconds = samples.reduce((n, s) => n + s.seconds, 0);
   const { p50, p99 } = percentiles(latencies);
   const r = (x: number) => Math.round(x * 100) / 100;
-  return { requests: latencies.length, errors, rps: r(latencies.length / seconds), p50: r(p50), p99: r(p99) };
+  const windowRps = samples.map((s) => r(s.latencies.length / s.seconds));
+  return { requests: latencies.length, errors, rps: r(latencies.length / seconds), p50: r(p50), p99: r(p99), windowRps };
 }
 
 /**
- * Measures every target for `durationMs` in total, cut into `rounds` windows taken in turn (the order rotating each
- * round), so load that other processes put on the machine falls on all targets alike rather than on one of them.
+ * The order targets are measured in, round by round. Each pair of rounds runs one order and then its reverse (ABBA),
+ * so a drift through the run (the machine's load, the processes speeding up as they run) falls on every target alike
+ * however many targets there are; the order rotates from pair to pair, so no target is always measured first.
+ */
+export function measuringOrder<K>(keys: K[], rounds: number): K[][] {
+  return Array.from({ length: rounds }, (_, round) => {
+    const shift = Math.floor(round / 2) % keys.length;
+    const order = [...keys.slice(shift), ...keys.slice(0, shift)];
+    return round % 2 === 0 ? order : order.reverse();
+  });
+}
+
+/**
+ * Measures every target for `durationMs` in total, cut into `rounds` windows taken in turn (measuringOrder), so load
+ * that other processes put on the machine falls on all targets alike rather than on one of them.
  */
 export async function interleaved<K extends string>(
   targets: Record<K, (durationMs: number) => Promise<Sample>>,
@@ -102,12 +118,9 @@ export async function interleaved<K extends string>(
 ): Promise<Record<K, LoadResult>> {
   const keys = Object.keys(targets) as K[];
   const samples = Object.fromEntries(keys.map((k) => [k, [] as Sample[]])) as Record<K, Sample[]>;
-  for (let round = 0; round < rounds; round++) {
+  for (const [round, order] of measuringOrder(keys, rounds).entries()) {
     onRound?.(round + 1);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[(i + round) % keys.length];
-      samples[key].push(await targets[key](durationMs / rounds));
-    }
+    for (const key of order) samples[key].push(await targets[key](durationMs / rounds));
   }
   return Object.fromEntries(keys.map((k) => [k, summarize(samples[k])])) as Record<K, LoadResult>;
 }

@@ -18,7 +18,6 @@ export interface MeasuredRun extends LoadResult {
   roundTripsPerRequest: number;
 }
 
-/** Measures every target for `durationMs` in `rounds` interleaved windows; `sampler` finds the backends and is not counted. */
 /** A short load on each target, so measuring starts warm; throws if a target answers nothing but errors. */
 export async function warmUp(targets: Record<string, Target>, options: BenchOptions, what: string): Promise<void> {
   for (const [name, { load }] of Object.entries(targets)) {
@@ -35,6 +34,7 @@ export function logMeasuring(label: string, options: BenchOptions, tenants: numb
   );
 }
 
+/** Measures every target for `durationMs` in `rounds` interleaved windows; `sampler` finds the backends and is not counted. */
 export async function measureTargets<K extends string>(
   sampler: Client,
   targets: Record<K, Target>,

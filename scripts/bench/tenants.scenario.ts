@@ -35,7 +35,8 @@ export interface TenantsResult {
   cacheSize: number;
   oneTenant: TenantsRun;
   allTenants: TenantsRun;
-  ratios: { throughput: number; p99: number };
+  /** 1,000 tenants ÷ 1 tenant over the whole run, and throughput's round by round (each round's two windows). */
+  ratios: { throughput: number; p99: number; throughputByRound: number[] };
   /** The `--compare` build, measured in the same rounds. */
   compared?: Omit<TenantsResult, 'compared'>;
 }
@@ -128,7 +129,11 @@ export async function tenantsScenario(fixture: Fixture, options: BenchOptions): 
     const result = async (oneKey: Key, allKey: Key): Promise<Omit<TenantsResult, 'compared'>> => {
       const oneTenant = await run(oneKey);
       const allTenants = await run(allKey);
-      const ratios = { throughput: round(allTenants.rps / oneTenant.rps, 3), p99: round(allTenants.p99 / oneTenant.p99, 3) };
+      const ratios = {
+        throughput: round(allTenants.rps / oneTenant.rps, 3),
+        p99: round(allTenants.p99 / oneTenant.p99, 3),
+        throughputByRound: allTenants.windowRps.map((rps, i) => round(rps / oneTenant.windowRps[i], 3)),
+      };
       return { scenario: 'P2 tenant count', cacheSize: options.cacheSize, oneTenant, allTenants, ratios };
     };
     const ours = await result('one', 'all');
@@ -164,7 +169,8 @@ export function tenantsTable(result: TenantsResult): string {
     ),
     ...builds.map(
       ([name, r]) =>
-        `${r.allTenants.tenants} tenants ÷ 1 tenant${name}: throughput ${fixed(r.ratios.throughput)}, p99 ${fixed(r.ratios.p99)}, ` +
+        `${r.allTenants.tenants} tenants ÷ 1 tenant${name}: throughput ${fixed(r.ratios.throughput)} ` +
+        `(round by round ${r.ratios.throughputByRound.map((x) => fixed(x)).join(', ')}), p99 ${fixed(r.ratios.p99)}, ` +
         `CPU per request ${fixed((r.allTenants.apiCpuMsPerRequest + r.allTenants.postgresCpuMsPerRequest) / (r.oneTenant.apiCpuMsPerRequest + r.oneTenant.postgresCpuMsPerRequest))}`,
     ),
   ].join('\n\n');
