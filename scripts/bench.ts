@@ -78,8 +78,8 @@ async function main(argv: string[]): Promise<void> {
   const scenarios = positionals.length > 0 ? SCENARIOS.filter((s) => positionals.includes(s)) : [...SCENARIOS];
   const options: BenchOptions = {
     tenants: positiveInt('tenants', values.tenants, 1000),
-    durationMs: positiveInt('duration', values.duration, 10) * 1000,
-    rounds: positiveInt('rounds', values.rounds, 5),
+    durationMs: positiveInt('duration', values.duration, 12) * 1000,
+    rounds: positiveInt('rounds', values.rounds, 4),
     connections: positiveInt('connections', values.connections, 32),
     zipf: Number(values.zipf ?? 1.0),
     pool: positiveInt('pool', values.pool, 10),
