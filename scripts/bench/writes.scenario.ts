@@ -90,7 +90,7 @@ export function writesTable(result: WritesResult): string {
   return [
     table(['target', 'req/s:', 'p50 ms:', 'p99 ms:', 'errors:', '÷ raw pg:', ...USAGE_COLUMNS], rows),
     usageNote('target (a)') +
-      " Tenantry's request also checks the token's user, reads the project before and after the update, and records an audit entry." +
+      " Tenantry's request also checks the token's user, reads the project before the update (the permission check and the audit's before), and records an audit entry." +
       // Measured with --connections 1: a lone UPDATE … RETURNING counted 3.0 wakeups, not 1.
       ' A committed write wakes its backend more than once, so wakeups overcount round trips by about 2 per write.',
   ].join('\n\n');

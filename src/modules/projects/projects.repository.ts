@@ -67,8 +67,9 @@ export class ProjectsRepository {
 
   /** Null when no such project exists in this tenant; CONFLICT when the new name is taken. */
   async update(id: string, data: { name?: string; description?: string | null; status?: ProjectStatus }): Promise<ProjectRecord | null> {
-    const { count } = await translated(() => this.connections.current().project.updateMany({ where: { id }, data }));
-    return count === 0 ? null : this.getById(id);
+    // UPDATE … RETURNING: one statement, where updating and reading back took two.
+    const [row] = await translated(() => this.connections.current().project.updateManyAndReturn({ where: { id }, data, select: SELECT }));
+    return row ? toRecord(row) : null;
   }
 
   /** False when no such project exists in this tenant. Its tasks go with it (ON DELETE CASCADE). */
