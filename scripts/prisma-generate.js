@@ -18,16 +18,6 @@ const PATCHES = [
     original: 'static deserialize(t,r){let n=Ba(t);return new e(n,r)}',
     patched: 'static deserialize(t,r){let c=e.tenantryDecoded??=new WeakMap,s=c.get(t);return s||(s=new e(Ba(t),r),c.set(t,s)),s}',
   },
-  // A client with any extension walks every result row and relation to apply computed fields (~60 µs for a page of
-  // 20 projects with owners), even when no extension has any: Tenantry's only extension is a query hook. The walk
-  // is skipped when no extension in the chain declares `result`, which leaves every row as the walk would.
-  {
-    what: "Prisma's result-extension walk",
-    original: 'function ks({result:e,modelName:t,args:r,extensions:n,runtimeDataModel:i,globalOmit:o}){return n.isEmpty()||',
-    patched:
-      'function tenantryHasResultFields(n){for(let x=n.head;x;x=x.previous)if(x.extension.result)return!0;return!1}' +
-      'function ks({result:e,modelName:t,args:r,extensions:n,runtimeDataModel:i,globalOmit:o}){return n.isEmpty()||!tenantryHasResultFields(n)||',
-  },
 ];
 let source = readFileSync(runtime, 'utf8');
 for (const { what, original, patched } of PATCHES) {

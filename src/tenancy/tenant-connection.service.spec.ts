@@ -15,7 +15,7 @@ interface Sent {
 
 // The shared request pool: records every statement with the connection it went over and the role and search_path
 // it was sent with (a ScopedStatement's settings), answers each with no rows.
-function recordingPool(sent: Sent[]): Pool {
+function recordingPool(sent: Sent[], hold?: (answer: () => void) => void): Pool {
   let connections = 0;
   return {
     connect: async () => {
@@ -24,7 +24,9 @@ function recordingPool(sent: Sent[]): Pool {
         query: (statement: ScopedStatement) => {
           const [role, path] = statement.settings.values;
           sent.push({ connection, role, path: path.replace(/"/g, ''), text: statement.statement.text });
-          (statement as unknown as { callback(error: null, result: unknown): void }).callback(null, { command: 'SELECT', rowCount: 0, fields: [], rows: [] });
+          const answer = () => (statement as unknown as { callback(error: null, result: unknown): void }).callback(null, { command: 'SELECT', rowCount: 0, fields: [], rows: [] });
+          if (hold) hold(answer);
+          else answer();
           return statement;
         },
         on: () => undefined,
@@ -37,8 +39,8 @@ function recordingPool(sent: Sent[]): Pool {
 
 const schemasIn = (sql: string) => new Set([...sql.matchAll(/"(tenant_[a-z0-9_]*)"\./g)].map((m) => m[1]));
 
-function service(cacheSize: number, sent: Sent[]): TenantConnectionService {
-  const pool = recordingPool(sent);
+function service(cacheSize: number, sent: Sent[], hold?: (answer: () => void) => void): TenantConnectionService {
+  const pool = recordingPool(sent, hold);
   const config = { tenantClientCacheSize: cacheSize, tenantMaxConnections: 4, tenantMaxHeavyConnections: 2 } as AppConfig;
   const pools = { runtime: () => pool } as unknown as DatabasePools;
   const roles = { roleOf: (id: string) => `role_${id}` } as unknown as TenantRoles;
@@ -114,5 +116,25 @@ describe('TenantConnectionService', () => {
     expect(connections.stats.hits).toBe(hits + 1);
     connections.forSchema('tenant_alpha');
     expect(connections.stats.evictions).toBe(2);
+  });
+
+  it('disconnects an evicted client only after its statement in flight has answered, and the statement succeeds', async () => {
+    const held: (() => void)[] = [];
+    connections = service(1, [], (answer) => held.push(answer));
+    // A Prisma promise runs once something awaits it.
+    const query = Promise.resolve(connections.forSchema('tenant_alpha').project.findMany({ where: { name: 'alpha' } }));
+    for (let i = 0; i < 1000 && held.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect(held).toHaveLength(1);
+    // bravo takes alpha's place while alpha's statement is out: alpha's client is retired, not yet disconnected.
+    connections.forSchema('tenant_bravo');
+    expect(connections.stats.evictions).toBe(1);
+    let drained = false;
+    const shutdown = connections.onApplicationShutdown().then(() => (drained = true));
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(drained).toBe(false);
+    held.forEach((answer) => answer());
+    await expect(query).resolves.toEqual([]);
+    await shutdown;
+    expect(drained).toBe(true);
   });
 });
