@@ -61,7 +61,8 @@ let trackedClientClass: typeof PrismaClient | undefined;
  * The tenant client class: Prisma sends every operation of a client (model queries, raw queries, a transaction's
  * statements) through its internal `_request`, which this subclass wraps in `tracked`. A `$extends` query hook did
  * the same, but cost ~50 µs per client built and an argument copy and result walk per query. The internals it uses
- * are checked here, once, so a Prisma upgrade that changes them fails at boot.
+ * are checked when the class is built (at boot, by TenantConnectionService), so a Prisma upgrade that changes them
+ * fails there.
  */
 function tenantClientClass(): typeof PrismaClient {
   if (trackedClientClass) return trackedClientClass;
@@ -171,6 +172,8 @@ export class TenantConnectionService implements OnApplicationShutdown {
     private readonly roles: TenantRoles,
     private readonly registry: TenantRegistryRepository,
   ) {
+    // Prisma's internals the tenant client class relies on are checked at boot, not at a tenant's first request.
+    tenantClientClass();
     // A request's statement waits for its tenant's slot at most as long as its plan would let it run.
     this.limiter = new TenantConnectionLimiter({
       maxPerTenant: config.tenantMaxConnections,
