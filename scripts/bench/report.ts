@@ -56,3 +56,15 @@ export function round(value: number, digits = 2): number {
 export function fixed(value: number, digits = 2): string {
   return Number.isFinite(value) ? value.toFixed(digits) : '—';
 }
+
+// Student's t at 97.5 % for 1–10 degrees of freedom; beyond 10 rounds 2.2 is close enough.
+const T_975 = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23];
+
+/** `mean ± half-width` of a 95 % confidence interval for the mean of `values` (rounds' ratios, say). */
+export function meanInterval(values: number[]): string {
+  const n = values.length;
+  const mean = values.reduce((sum, v) => sum + v, 0) / n;
+  if (n < 2) return fixed(mean);
+  const variance = values.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (n - 1);
+  return `${fixed(mean)} ± ${fixed((T_975[n - 2] ?? 2.2) * Math.sqrt(variance / n))}`;
+}

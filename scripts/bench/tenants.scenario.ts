@@ -9,7 +9,7 @@ import { loadServer, touchTenants } from './api.scenario';
 import { backendMemoryMb, measuredUsage, tcpLocalPorts } from './backend-usage';
 import { serverEnv, type BenchOptions, type Fixture } from './fixture';
 import { interleaved, zipfSampler, type LoadResult } from './load';
-import { fixed, log, round, table } from './report';
+import { fixed, log, meanInterval, round, table } from './report';
 import { SCRIPTS, scrapeMetrics, startServer, type Server } from './servers';
 
 export interface TenantsRun extends LoadResult {
@@ -170,7 +170,8 @@ export function tenantsTable(result: TenantsResult): string {
     ...builds.map(
       ([name, r]) =>
         `${r.allTenants.tenants} tenants ÷ 1 tenant${name}: throughput ${fixed(r.ratios.throughput)} ` +
-        `(round by round ${r.ratios.throughputByRound.map((x) => fixed(x)).join(', ')}), p99 ${fixed(r.ratios.p99)}, ` +
+        `(round by round ${r.ratios.throughputByRound.map((x) => fixed(x)).join(', ')}; their mean ${meanInterval(r.ratios.throughputByRound)}, 95 %), ` +
+        `p99 ${fixed(r.ratios.p99)}, ` +
         `CPU per request ${fixed((r.allTenants.apiCpuMsPerRequest + r.allTenants.postgresCpuMsPerRequest) / (r.oneTenant.apiCpuMsPerRequest + r.oneTenant.postgresCpuMsPerRequest))}`,
     ),
   ].join('\n\n');
